@@ -1,0 +1,291 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+using SecureXfer.Shared.Hashing;
+
+namespace SecureXfer.Shared.Protocol.Client;
+
+public sealed partial class SxpClient
+{
+    private const string PartialSuffix = ".sxpart";
+    private const long MinimumSplit = 8L * 1024 * 1024;
+
+    /// <summary>
+    /// Downloads one file into <paramref name="localPath"/>. Bytes land in a partial file beside
+    /// the target, with a small state file recording which ranges are in place; a rerun fetches
+    /// only what is missing. The target appears, by rename, only after the SHA-256 the server
+    /// recorded matches the bytes on disk.
+    /// </summary>
+    public async Task<TransferResult> DownloadAsync(string remotePath, string localPath, TransferOptions options, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var primary = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var probe = await ProbeAsync(primary, remotePath, cancellationToken).ConfigureAwait(false);
+
+        var partialPath = localPath + PartialSuffix;
+        var statePath = partialPath + ".json";
+        var done = PartialState.Load(statePath, partialPath, probe.Size, probe.Sha256);
+        var resumedFrom = done.Total;
+        var missing = done.Missing(probe.Size);
+        var remaining = missing.Sum(r => r.End - r.Start);
+
+        var lanesWanted = Math.Clamp((int)Math.Min(options.Parallel, Math.Max(1, remaining / MinimumSplit)), 1, 16);
+        var pieces = Split(missing, lanesWanted);
+        var hashAsWeGo = lanesWanted == 1 && missing.Count <= 1 && done.ContiguousPrefix == resumedFrom;
+
+        long received = 0;
+        using var file = File.OpenHandle(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var saveGate = new SemaphoreSlim(1, 1);
+        var lastSave = Environment.TickCount64;
+        try
+        {
+            if (hashAsWeGo && resumedFrom > 0)
+            {
+                await HashRangeAsync(file, sha, 0, resumedFrom, cancellationToken).ConfigureAwait(false);
+            }
+
+            progress?.Report(resumedFrom);
+            var connections = await ConnectionsAsync(lanesWanted, cancellationToken).ConfigureAwait(false);
+            var pacer = new RatePacer(options.RateLimit);
+            var queue = new Queue<(long Start, long End)>(pieces);
+
+            async Task RunLaneAsync(SxpConnection connection)
+            {
+                while (true)
+                {
+                    (long Start, long End) piece;
+                    lock (queue)
+                    {
+                        if (!queue.TryDequeue(out piece))
+                        {
+                            return;
+                        }
+                    }
+
+                    await FetchRangeAsync(connection, remotePath, probe.Sha256, piece.Start, piece.End - piece.Start, file,
+                        hashAsWeGo ? sha : null, pacer, (offset, length) =>
+                        {
+                            lock (done)
+                            {
+                                done.Add(offset, offset + length);
+                            }
+
+                            progress?.Report(resumedFrom + Interlocked.Add(ref received, length));
+                            if (Environment.TickCount64 - lastSave > 1000 && saveGate.Wait(0))
+                            {
+                                try
+                                {
+                                    lastSave = Environment.TickCount64;
+                                    lock (done)
+                                    {
+                                        PartialState.Save(statePath, probe.Size, probe.Sha256, done);
+                                    }
+                                }
+                                finally
+                                {
+                                    saveGate.Release();
+                                }
+                            }
+                        }, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await Task.WhenAll(connections.Select(RunLaneAsync)).ConfigureAwait(false);
+
+            string actual;
+            if (hashAsWeGo)
+            {
+                actual = HashText.ToHex(sha.GetHashAndReset());
+            }
+            else
+            {
+                await HashRangeAsync(file, sha, 0, probe.Size, cancellationToken).ConfigureAwait(false);
+                actual = HashText.ToHex(sha.GetHashAndReset());
+            }
+
+            if (!HashText.Sha256Equals(actual, probe.Sha256))
+            {
+                file.Dispose();
+                File.Delete(partialPath);
+                File.Delete(statePath);
+                throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch for {remotePath}: expected {probe.Sha256}, got {actual}. The partial download was discarded.");
+            }
+
+            RandomAccess.FlushToDisk(file);
+            file.Dispose();
+            File.Move(partialPath, localPath, overwrite: true);
+            File.Delete(statePath);
+            return new TransferResult(localPath, remotePath, probe.Size, resumedFrom, received, actual);
+        }
+        finally
+        {
+            if (File.Exists(partialPath))
+            {
+                lock (done)
+                {
+                    PartialState.Save(statePath, probe.Size, probe.Sha256, done);
+                }
+            }
+
+            saveGate.Dispose();
+        }
+    }
+
+    /// <summary>Asks for a zero-length range: the server answers with the size and recorded SHA-256.</summary>
+    private static async Task<DownloadReadyResponse> ProbeAsync(SxpConnection connection, string remotePath, CancellationToken cancellationToken)
+    {
+        using var stream = connection.OpenStream();
+        await connection.SendControlAsync(FrameType.DownloadOpen, stream.Id, new DownloadOpenRequest(remotePath, 0, 0), SxpJsonContext.Default.DownloadOpenRequest, cancellationToken).ConfigureAwait(false);
+        DownloadReadyResponse ready;
+        using (var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ready = SxpConnection.ExpectControl(frame, FrameType.DownloadReady, SxpJsonContext.Default.DownloadReadyResponse);
+        }
+
+        using var end = await stream.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (end.Type != FrameType.DownloadEnd)
+        {
+            throw new SxpException(ErrorCode.BadFrame, $"Expected the end of an empty range, got {end.Type}.");
+        }
+
+        return ready;
+    }
+
+    private static async Task FetchRangeAsync(
+        SxpConnection connection, string remotePath, string expectedSha256, long start, long length,
+        SafeFileHandle file, IncrementalHash? sha, RatePacer pacer, Action<long, int> stored, CancellationToken cancellationToken)
+    {
+        using var stream = connection.OpenStream();
+        await connection.SendControlAsync(FrameType.DownloadOpen, stream.Id, new DownloadOpenRequest(remotePath, start, length), SxpJsonContext.Default.DownloadOpenRequest, cancellationToken).ConfigureAwait(false);
+        using (var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var ready = SxpConnection.ExpectControl(frame, FrameType.DownloadReady, SxpJsonContext.Default.DownloadReadyResponse);
+            if (!HashText.Sha256Equals(ready.Sha256, expectedSha256))
+            {
+                throw new SxpException(ErrorCode.Conflict, $"{remotePath} changed on the server during the download; run it again.");
+            }
+        }
+
+        var expected = start;
+        while (true)
+        {
+            using var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (frame.Type == FrameType.DownloadEnd)
+            {
+                break;
+            }
+
+            if (frame.Type != FrameType.Data || !PayloadReader.TryReadData(frame.PayloadSequence, out var offset, out var crc, out var data))
+            {
+                throw new SxpException(ErrorCode.BadFrame, $"Expected file data, got {frame.Type}.");
+            }
+
+            if (offset != expected || offset + data.Length > start + length)
+            {
+                throw new SxpException(ErrorCode.BadFrame, $"The server sent bytes at offset {offset}, expected {expected}.");
+            }
+
+            var bytes = frame.Payload[SxpLimits.DataPrefixSize..];
+            if (Crc32C.Compute(bytes.Span) != crc)
+            {
+                throw new SxpException(ErrorCode.IntegrityFailed, $"A chunk of {remotePath} at offset {offset} arrived damaged.");
+            }
+
+            await pacer.PaceAsync(bytes.Length, cancellationToken).ConfigureAwait(false);
+            await RandomAccess.WriteAsync(file, bytes, offset, cancellationToken).ConfigureAwait(false);
+            sha?.AppendData(bytes.Span);
+            expected += bytes.Length;
+            stored(offset, bytes.Length);
+        }
+
+        if (expected != start + length)
+        {
+            throw new SxpException(ErrorCode.BadFrame, $"The server ended the range at {expected}, expected {start + length}.");
+        }
+    }
+
+    private static async Task HashRangeAsync(SafeFileHandle file, IncrementalHash sha, long start, long end, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            for (var offset = start; offset < end;)
+            {
+                var length = (int)Math.Min(buffer.Length, end - offset);
+                await ReadExactlyAsync(file, buffer.AsMemory(0, length), offset, cancellationToken).ConfigureAwait(false);
+                sha.AppendData(buffer, 0, length);
+                offset += length;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Cuts the missing ranges into about <paramref name="parts"/> pieces of similar size.</summary>
+    private static List<(long Start, long End)> Split(List<(long Start, long End)> missing, int parts)
+    {
+        var total = missing.Sum(r => r.End - r.Start);
+        var target = Math.Max(MinimumSplit, (total + parts - 1) / Math.Max(1, parts));
+        var pieces = new List<(long, long)>();
+        foreach (var (start, end) in missing)
+        {
+            for (var position = start; position < end; position += target)
+            {
+                pieces.Add((position, Math.Min(end, position + target)));
+            }
+        }
+
+        return pieces;
+    }
+
+    private static class PartialState
+    {
+        /// <summary>The ranges already in place, if the partial file belongs to this same remote version; otherwise a fresh start.</summary>
+        public static ByteRanges Load(string statePath, string partialPath, long size, string sha256)
+        {
+            var ranges = new ByteRanges();
+            try
+            {
+                if (File.Exists(statePath) && File.Exists(partialPath))
+                {
+                    var state = JsonSerializer.Deserialize(File.ReadAllText(statePath), PartialStateJson.Default.PartialStateFile);
+                    var partialLength = new FileInfo(partialPath).Length;
+                    if (state is not null && state.Size == size && HashText.Sha256Equals(state.Sha256, sha256))
+                    {
+                        foreach (var range in state.Ranges.Where(r => r.Length == 2))
+                        {
+                            ranges.Add(range[0], Math.Min(range[1], partialLength));
+                        }
+
+                        return ranges;
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                // An unreadable state file means starting over, never trusting the partial bytes.
+            }
+
+            File.Delete(partialPath);
+            File.Delete(statePath);
+            return ranges;
+        }
+
+        public static void Save(string statePath, long size, string sha256, ByteRanges ranges)
+        {
+            var state = new PartialStateFile(size, sha256, ranges.Ranges.Select(r => new[] { r.Start, r.End }).ToList());
+            var temporary = statePath + ".tmp";
+            File.WriteAllText(temporary, JsonSerializer.Serialize(state, PartialStateJson.Default.PartialStateFile));
+            File.Move(temporary, statePath, overwrite: true);
+        }
+    }
+}
+
+/// <summary>The state file of a partial download: which remote version it is, and which ranges are in place.</summary>
+internal sealed record PartialStateFile(long Size, string Sha256, List<long[]> Ranges);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(PartialStateFile))]
+internal sealed partial class PartialStateJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,94 @@
+namespace SecureXfer.Shared.Protocol.Client;
+
+/// <summary>
+/// The SXP client: file operations on one primary connection, and extra connections opened on
+/// demand for parallel transfers. Not thread-safe for concurrent transfers; one transfer at a time.
+/// </summary>
+public sealed partial class SxpClient : IAsyncDisposable
+{
+    private readonly SxpEndpoint _endpoint;
+    private readonly string _token;
+    private readonly List<SxpConnection> _extra = [];
+    private SxpConnection? _primary;
+
+    public SxpClient(SxpEndpoint endpoint, string token)
+    {
+        _endpoint = endpoint;
+        _token = token;
+    }
+
+    public async Task<SxpConnection> ConnectAsync(CancellationToken cancellationToken) =>
+        _primary ??= await SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The primary connection plus <paramref name="count"/> - 1 more, opened in parallel.</summary>
+    private async Task<IReadOnlyList<SxpConnection>> ConnectionsAsync(int count, CancellationToken cancellationToken)
+    {
+        var primary = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var missing = count - 1 - _extra.Count;
+        if (missing > 0)
+        {
+            var opened = await Task.WhenAll(Enumerable.Range(0, missing)
+                .Select(_ => SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken))).ConfigureAwait(false);
+            _extra.AddRange(opened);
+        }
+
+        return [primary, .. _extra.Take(count - 1)];
+    }
+
+    public async Task<RemoteEntry> StatAsync(string path, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.RequestAsync(
+            FrameType.Stat, new PathRequest(path), SxpJsonContext.Default.PathRequest,
+            FrameType.StatOk, SxpJsonContext.Default.RemoteEntry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists a directory; a file path lists that one file. Large listings arrive in several frames.</summary>
+    public async Task<IReadOnlyList<RemoteEntry>> ListAsync(string path, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        using var stream = connection.OpenStream();
+        await connection.SendControlAsync(FrameType.List, stream.Id, new PathRequest(path), SxpJsonContext.Default.PathRequest, cancellationToken).ConfigureAwait(false);
+        var entries = new List<RemoteEntry>();
+        while (true)
+        {
+            using var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false);
+            entries.AddRange(SxpConnection.ExpectControl(frame, FrameType.ListOk, SxpJsonContext.Default.ListResponse).Entries);
+            if ((frame.Header.Flags & FrameFlags.More) == 0)
+            {
+                return entries;
+            }
+        }
+    }
+
+    public Task<RemoteEntry?> MkdirAsync(string path, CancellationToken cancellationToken) =>
+        SimpleAsync(FrameType.Mkdir, new PathRequest(path), SxpJsonContext.Default.PathRequest, cancellationToken);
+
+    public Task<RemoteEntry?> RemoveAsync(string path, bool recursive, CancellationToken cancellationToken) =>
+        SimpleAsync(FrameType.Remove, new RemoveRequest(path, recursive), SxpJsonContext.Default.RemoveRequest, cancellationToken);
+
+    public Task<RemoteEntry?> MoveAsync(string from, string to, bool overwrite, CancellationToken cancellationToken) =>
+        SimpleAsync(FrameType.Move, new MoveRequest(from, to, overwrite), SxpJsonContext.Default.MoveRequest, cancellationToken);
+
+    private async Task<RemoteEntry?> SimpleAsync<T>(FrameType type, T request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var ok = await connection.RequestAsync(type, request, info, FrameType.Ok, SxpJsonContext.Default.OkResponse, cancellationToken).ConfigureAwait(false);
+        return ok.Entry;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connection in _extra)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _extra.Clear();
+        if (_primary is not null)
+        {
+            await _primary.DisposeAsync().ConfigureAwait(false);
+            _primary = null;
+        }
+    }
+}

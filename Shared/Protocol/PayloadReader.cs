@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace SecureXfer.Shared.Protocol;
+
+/// <summary>Decoding helpers for payloads sliced out by <see cref="FrameParser"/>.</summary>
+public static class PayloadReader
+{
+    public static T ReadControl<T>(in ReadOnlySequence<byte> payload, JsonTypeInfo<T> typeInfo)
+    {
+        if (payload.Length > SxpLimits.MaxControlPayload)
+        {
+            throw new SxpException(ErrorCode.FrameTooLarge, "Control payload too large.");
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 16 });
+            return JsonSerializer.Deserialize(ref reader, typeInfo)
+                ?? throw new SxpException(ErrorCode.BadFrame, "Empty control payload.");
+        }
+        catch (JsonException ex)
+        {
+            throw new SxpException(ErrorCode.BadFrame, $"Malformed control payload: {ex.Message}");
+        }
+    }
+
+    /// <summary>Splits a DATA payload into its offset, CRC32C and file bytes.</summary>
+    public static bool TryReadData(in ReadOnlySequence<byte> payload, out long offset, out uint crc32c, out ReadOnlySequence<byte> data)
+    {
+        if (payload.Length < SxpLimits.DataPrefixSize)
+        {
+            offset = 0;
+            crc32c = 0;
+            data = default;
+            return false;
+        }
+
+        Span<byte> prefix = stackalloc byte[SxpLimits.DataPrefixSize];
+        payload.Slice(0, SxpLimits.DataPrefixSize).CopyTo(prefix);
+        offset = BinaryPrimitives.ReadInt64BigEndian(prefix);
+        crc32c = BinaryPrimitives.ReadUInt32BigEndian(prefix[8..]);
+        data = payload.Slice(SxpLimits.DataPrefixSize);
+        return true;
+    }
+
+    public static bool TryReadChunkAck(ReadOnlySpan<byte> payload, out long offset, out int length, out bool stored)
+    {
+        if (payload.Length != 13)
+        {
+            offset = 0;
+            length = 0;
+            stored = false;
+            return false;
+        }
+
+        offset = BinaryPrimitives.ReadInt64BigEndian(payload);
+        length = BinaryPrimitives.ReadInt32BigEndian(payload[8..]);
+        stored = payload[12] == 0;
+        return true;
+    }
+}
