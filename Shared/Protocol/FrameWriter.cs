@@ -40,14 +40,12 @@ public static class FrameWriter
         output.Advance(SxpLimits.HeaderSize + payload.Length);
     }
 
-    /// <summary>Writes the header and offset/CRC prefix of a DATA frame; the caller then writes <paramref name="dataLength"/> bytes.</summary>
-    public static void WriteDataPrefix(IBufferWriter<byte> output, uint streamId, long offset, uint crc32c, int dataLength)
+    /// <summary>Writes the header and offset/CRC prefix of a DATA frame into the first 24 bytes of <paramref name="destination"/>; the file bytes follow it.</summary>
+    public static void WriteDataPrefix(Span<byte> destination, uint streamId, long offset, uint crc32c, int dataLength)
     {
-        var span = output.GetSpan(SxpLimits.HeaderSize + SxpLimits.DataPrefixSize);
-        new FrameHeader((uint)(SxpLimits.DataPrefixSize + dataLength), FrameType.Data, FrameFlags.None, streamId).Write(span);
-        BinaryPrimitives.WriteInt64BigEndian(span[SxpLimits.HeaderSize..], offset);
-        BinaryPrimitives.WriteUInt32BigEndian(span[(SxpLimits.HeaderSize + 8)..], crc32c);
-        output.Advance(SxpLimits.HeaderSize + SxpLimits.DataPrefixSize);
+        new FrameHeader((uint)(SxpLimits.DataPrefixSize + dataLength), FrameType.Data, FrameFlags.None, streamId).Write(destination);
+        BinaryPrimitives.WriteInt64BigEndian(destination[SxpLimits.HeaderSize..], offset);
+        BinaryPrimitives.WriteUInt32BigEndian(destination[(SxpLimits.HeaderSize + 8)..], crc32c);
     }
 
     /// <summary>Writes a CHUNK_ACK: offset (8), length (4), status (1: 0 stored, 1 checksum mismatch).</summary>

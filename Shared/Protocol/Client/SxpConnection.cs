@@ -153,8 +153,7 @@ public sealed class SxpConnection : IAsyncDisposable
         try
         {
             ThrowIfFaulted();
-            var writer = new FixedBufferWriter(_prefix);
-            FrameWriter.WriteDataPrefix(writer, streamId, offset, crc32c, data.Length);
+            FrameWriter.WriteDataPrefix(_prefix, streamId, offset, crc32c, data.Length);
             await _ssl.WriteAsync(_prefix, cancellationToken).ConfigureAwait(false);
             await _ssl.WriteAsync(data, cancellationToken).ConfigureAwait(false);
         }
@@ -293,18 +292,6 @@ public sealed class SxpConnection : IAsyncDisposable
         _tcp.Dispose();
         _closing.Dispose();
         _writeLock.Dispose();
-    }
-
-    /// <summary>An <see cref="IBufferWriter{T}"/> over a fixed array, for frame prefixes.</summary>
-    private sealed class FixedBufferWriter(byte[] target) : IBufferWriter<byte>
-    {
-        private int _written;
-
-        public void Advance(int count) => _written += count;
-
-        public Memory<byte> GetMemory(int sizeHint = 0) => target.AsMemory(_written);
-
-        public Span<byte> GetSpan(int sizeHint = 0) => target.AsSpan(_written);
     }
 }
 

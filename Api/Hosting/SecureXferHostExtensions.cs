@@ -1,0 +1,151 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+using SecureXfer.Server.Accounts;
+using SecureXfer.Server.Configuration;
+using SecureXfer.Server.Hosting;
+using SecureXfer.Server.Persistence;
+using SecureXfer.Server.Protocol;
+using SecureXfer.Server.Security;
+using SecureXfer.Server.Storage;
+using SecureXfer.Server.Transfers;
+using SecureXfer.Shared.Protocol;
+using SecureXfer.Shared.Security;
+
+namespace SecureXfer.Api.Hosting;
+
+internal static class SecureXferHostExtensions
+{
+    private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
+    {
+        ["--data-dir"] = "SecureXfer:DataDir",
+        ["--bind"] = "SecureXfer:Bind",
+        ["--https-port"] = "SecureXfer:HttpsPort",
+        ["--sxp-port"] = "SecureXfer:SxpPort",
+        ["--cert"] = "SecureXfer:CertificatePath",
+        ["--cert-key"] = "SecureXfer:CertificateKeyPath",
+    };
+
+    /// <summary>
+    /// Reads settings, prepares the data directory, certificate and database, and registers
+    /// the engine, authentication and both Kestrel listeners.
+    /// </summary>
+    public static StartupState AddSecureXfer(this WebApplicationBuilder builder, string[] args)
+    {
+        builder.Configuration.AddCommandLine(args, SwitchMappings);
+        var section = builder.Configuration.GetSection(SecureXferOptions.Section);
+        var options = section.Get<SecureXferOptions>() ?? new SecureXferOptions();
+        builder.Services.Configure<SecureXferOptions>(section);
+
+        var data = new DataDirectory(options.DataDir);
+        data.EnsureCreated();
+        var certificate = ServerCertificate.LoadOrCreate(options, data, Announce);
+        SchemaMigrator.Migrate(ServerServiceCollectionExtensions.DatabaseConnectionString(data));
+
+        var state = new StartupState(options, data, certificate);
+        builder.Services.AddSecureXferServer(data);
+        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(data.Root, "keys")));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddAuthorization();
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<TokenService>((jwt, tokens) =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters = tokens.ValidationParameters;
+                jwt.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = async context =>
+                    {
+                        var accounts = context.HttpContext.RequestServices.GetRequiredService<AccountService>();
+                        var user = context.Principal?.Identity is ClaimsIdentity identity
+                            ? await accounts.ResolveAsync(identity, context.HttpContext.RequestAborted)
+                            : null;
+                        if (user is null)
+                        {
+                            context.Fail("The account was disabled or its credentials changed.");
+                            return;
+                        }
+
+                        context.HttpContext.Items[typeof(AuthenticatedUser)] = user;
+                    },
+                };
+            });
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            var address = ParseBind(options.Bind);
+            kestrel.Listen(address, options.HttpsPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificate,
+                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                });
+                state.Https = listen;
+            });
+            kestrel.Listen(address, options.SxpPort, listen =>
+            {
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificate,
+                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                    OnAuthenticate = (_, ssl) => ssl.ApplicationProtocols = [new System.Net.Security.SslApplicationProtocol(SxpLimits.Alpn)],
+                });
+                listen.UseConnectionHandler<SxpConnectionHandler>();
+                state.Sxp = listen;
+            });
+        });
+
+        builder.Services.AddSingleton(state);
+        return state;
+    }
+
+    public static void UseSecureXfer(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+    }
+
+    /// <summary>Creates the first admin if needed, tidies staging, starts, and prints the bound ports in one parseable line.</summary>
+    public static async Task RunSecureXferAsync(this WebApplication app, StartupState state)
+    {
+        var accounts = app.Services.GetRequiredService<AccountService>();
+        await accounts.EnsureInitialAdminAsync(state.Data, Environment.GetEnvironmentVariable(AccountService.AdminPasswordVariable), Announce, CancellationToken.None);
+        await app.Services.GetRequiredService<UploadService>().ReconcileStagingAsync(CancellationToken.None);
+
+        await app.StartAsync();
+        var https = (IPEndPoint)state.Https!.EndPoint;
+        var sxp = (IPEndPoint)state.Sxp!.EndPoint;
+        Announce($"Data directory: {state.Data.Root}");
+        Announce($"Certificate fingerprint: {CertificateFingerprint.Of(state.Certificate)}");
+        Announce($"REST and Swagger UI: https://{Format(https)}/  (certificate: {ServerCertificate.CertificatePath(state.Data)})");
+        Announce($"listening https={Format(https)} sxp={Format(sxp)}");
+        await app.WaitForShutdownAsync();
+    }
+
+    private static string Format(IPEndPoint endpoint) =>
+        endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endpoint.Address}]:{endpoint.Port}" : $"{endpoint.Address}:{endpoint.Port}";
+
+    private static IPAddress ParseBind(string bind) =>
+        bind.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+        : IPAddress.TryParse(bind, out var address) ? address
+        : throw new InvalidOperationException($"SecureXfer:Bind must be an IP address, not '{bind}'.");
+
+    private static void Announce(string line)
+    {
+        Console.Out.WriteLine(line);
+        Console.Out.Flush();
+    }
+}

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using SecureXfer.Server.Persistence;
+using SecureXfer.Server.Storage;
+
+namespace SecureXfer.Server.Accounts;
+
+/// <summary>
+/// Accounts: password login, and turning a verified token into the acting user. Every
+/// front-end (REST and SXP) authenticates through here, so the rules live in one place.
+/// </summary>
+public sealed partial class AccountService(
+    IDbContextFactory<SecureXferDbContext> dbFactory,
+    PasswordHasher hasher,
+    TokenService tokens,
+    TimeProvider time,
+    ILogger<AccountService> logger)
+{
+    public const string AdminPasswordVariable = "SECUREXFER_ADMIN_PASSWORD";
+
+    /// <summary>Checks a username and password. Unknown users, wrong passwords and disabled accounts look the same and take the same time.</summary>
+    public async Task<UserAccount?> CheckPasswordAsync(string? username, string? password, CancellationToken cancellationToken)
+    {
+        password ??= string.Empty;
+        UserAccount? user = null;
+        if (UsernameRules.Problem(username) is null)
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == username, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (user is null)
+        {
+            hasher.VerifyDecoy(password);
+            return null;
+        }
+
+        var valid = PasswordHasher.Verify(password, user.PasswordHash);
+        return valid && !user.Disabled ? user : null;
+    }
+
+    public async Task<(string Token, DateTimeOffset ExpiresAt)?> LoginAsync(string? username, string? password, CancellationToken cancellationToken)
+    {
+        var user = await CheckPasswordAsync(username, password, cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            LogLoginFailed(logger);
+            return null;
+        }
+
+        LogLoginSucceeded(logger, user.Id);
+        return tokens.Issue(user);
+    }
+
+    /// <summary>The acting user for a token, or null if the token or the account behind it is no longer good.</summary>
+    public async Task<AuthenticatedUser?> AuthenticateAsync(string token, CancellationToken cancellationToken)
+    {
+        var identity = await tokens.ValidateAsync(token).ConfigureAwait(false);
+        return identity is null ? null : await ResolveAsync(identity, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<ClaimsIdentity?> ValidateTokenAsync(string token) => tokens.ValidateAsync(token);
+
+    /// <summary>Confirms that the user named by a validated token still exists, is enabled, and has the same security stamp.</summary>
+    public async Task<AuthenticatedUser?> ResolveAsync(ClaimsIdentity identity, CancellationToken cancellationToken)
+    {
+        var subject = identity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value;
+        var stamp = identity.FindFirst(TokenService.StampClaim)?.Value;
+        if (!long.TryParse(subject, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || stamp is null)
+        {
+            return null;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == id, cancellationToken).ConfigureAwait(false);
+        if (user is null || user.Disabled ||
+            !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(stamp), Encoding.UTF8.GetBytes(user.SecurityStamp)))
+        {
+            return null;
+        }
+
+        return new AuthenticatedUser(user.Id, user.Username, user.Role, user.QuotaBytes);
+    }
+
+    public async Task<UserAccount> CreateUserAsync(string username, string password, string role, long? quotaBytes, CancellationToken cancellationToken)
+    {
+        if (UsernameRules.Problem(username) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(username));
+        }
+
+        if (!Roles.IsKnown(role))
+        {
+            throw new ArgumentException($"Unknown role '{role}'.", nameof(role));
+        }
+
+        var user = new UserAccount
+        {
+            Username = username,
+            PasswordHash = hasher.Hash(password),
+            Role = role,
+            QuotaBytes = quotaBytes,
+            SecurityStamp = NewStamp(),
+            CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
+        };
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        db.Users.Add(user);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return user;
+    }
+
+    /// <summary>
+    /// On first start with no users, creates <c>admin</c>. Its password comes from
+    /// <see cref="AdminPasswordVariable"/>, or is generated, shown once and written to a 0600 file.
+    /// </summary>
+    public async Task EnsureInitialAdminAsync(DataDirectory data, string? configuredPassword, Action<string> announce, CancellationToken cancellationToken)
+    {
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await db.Users.AnyAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+
+        var password = configuredPassword;
+        if (string.IsNullOrEmpty(password))
+        {
+            password = GeneratePassword();
+            DataDirectory.WriteSecret(data.InitialAdminPassword, password + "\n");
+            announce($"Created user 'admin' with a generated password: {password}");
+            announce($"It is also in {data.InitialAdminPassword} (mode 0600). Change it after logging in.");
+        }
+        else
+        {
+            announce($"Created user 'admin' with the password from {AdminPasswordVariable}.");
+        }
+
+        await CreateUserAsync("admin", password, Roles.Admin, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static string NewStamp() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    private static string GeneratePassword()
+    {
+        const string alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        return RandomNumberGenerator.GetString(alphabet, 24);
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Login failed")]
+    private static partial void LogLoginFailed(ILogger logger);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Login succeeded for user {UserId}")]
+    private static partial void LogLoginSucceeded(ILogger logger, long userId);
+}
+
+/// <summary>What makes a username acceptable: 1 to 64 of letters, digits, '.', '_', '-', starting with a letter or digit.</summary>
+public static class UsernameRules
+{
+    public static string? Problem(string? username)
+    {
+        if (string.IsNullOrEmpty(username) || username.Length > 64)
+        {
+            return "Usernames have 1 to 64 characters.";
+        }
+
+        if (!char.IsAsciiLetterOrDigit(username[0]) || !username.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            return "Usernames use letters, digits, '.', '_' and '-', and start with a letter or digit.";
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,36 @@
+namespace SecureXfer.Server.Configuration;
+
+/// <summary>The settings under the <c>SecureXfer</c> configuration section.</summary>
+public sealed class SecureXferOptions
+{
+    public const string Section = "SecureXfer";
+
+    public string DataDir { get; set; } = "./data";
+
+    public string Bind { get; set; } = "127.0.0.1";
+
+    public int HttpsPort { get; set; } = 8443;
+
+    public int SxpPort { get; set; } = 7443;
+
+    /// <summary>PEM certificate to serve; with none, a self-signed one is generated in the data directory.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>PEM private key for <see cref="CertificatePath"/>, when it is not in the same file.</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    public string Issuer { get; set; } = "securexfer";
+
+    public string Audience { get; set; } = "securexfer";
+
+    /// <summary>Chunks a connection may have in flight per upload.</summary>
+    public int UploadWindow { get; set; } = 8;
+
+    /// <summary>An SXP connection that sends nothing for this long is closed.</summary>
+    public TimeSpan SxpIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>bcrypt work factor for new password hashes.</summary>
+    public int BcryptCost { get; set; } = 12;
+}

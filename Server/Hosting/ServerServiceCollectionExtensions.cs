@@ -1,0 +1,40 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SecureXfer.Server.Accounts;
+using SecureXfer.Server.Configuration;
+using SecureXfer.Server.Persistence;
+using SecureXfer.Server.Protocol;
+using SecureXfer.Server.Storage;
+using SecureXfer.Server.Transfers;
+
+namespace SecureXfer.Server.Hosting;
+
+public static class ServerServiceCollectionExtensions
+{
+    /// <summary>The engine: storage, persistence, accounts and the SXP connection handler, over one data directory.</summary>
+    public static IServiceCollection AddSecureXferServer(this IServiceCollection services, DataDirectory data)
+    {
+        var connectionString = DatabaseConnectionString(data);
+        services.AddSingleton(data);
+        services.AddSingleton(TimeProvider.System);
+        services.AddPooledDbContextFactory<SecureXferDbContext>(options => options.UseSqlite(connectionString));
+        services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<SecureXferOptions>>().Value.BcryptCost));
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<UserRoots>();
+        services.AddSingleton<FileService>();
+        services.AddSingleton<UploadService>();
+        services.AddSingleton<SxpConnectionHandler>();
+        return services;
+    }
+
+    public static string DatabaseConnectionString(DataDirectory data) => new SqliteConnectionStringBuilder
+    {
+        DataSource = data.Database,
+        ForeignKeys = true,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+}

@@ -1,0 +1,77 @@
+namespace SecureXfer.Server.Persistence;
+
+/// <summary>Roles a user may hold.</summary>
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string User = "user";
+    public const string Auditor = "auditor";
+
+    public static bool IsKnown(string role) => role is Admin or User or Auditor;
+}
+
+public sealed class UserAccount
+{
+    public long Id { get; set; }
+
+    public required string Username { get; set; }
+
+    public required string PasswordHash { get; set; }
+
+    public string Role { get; set; } = Roles.User;
+
+    /// <summary>Bytes the user may store; null for no limit.</summary>
+    public long? QuotaBytes { get; set; }
+
+    public bool Disabled { get; set; }
+
+    /// <summary>Changes whenever credentials or standing change; tokens carrying an older stamp are refused.</summary>
+    public required string SecurityStamp { get; set; }
+
+    public long CreatedAt { get; set; }
+}
+
+/// <summary>What the server recorded about a committed file: its size, modification time and SHA-256.</summary>
+public sealed class FileRecord
+{
+    public long OwnerId { get; set; }
+
+    public required string Path { get; set; }
+
+    public long Size { get; set; }
+
+    public required string Sha256 { get; set; }
+
+    /// <summary>The file's modification time (UTC ticks) when the hash was recorded; a different one means the record is stale.</summary>
+    public long ModifiedTicks { get; set; }
+}
+
+/// <summary>A staged upload. Its row is the quota reservation; its chunks are what has arrived.</summary>
+public sealed class UploadSessionRecord
+{
+    public required string Id { get; set; }
+
+    public long OwnerId { get; set; }
+
+    public required string Path { get; set; }
+
+    public long Size { get; set; }
+
+    public int ChunkSize { get; set; }
+
+    public bool ReplaceExisting { get; set; }
+
+    public long CreatedAt { get; set; }
+
+    public long UpdatedAt { get; set; }
+}
+
+public sealed class UploadChunkRecord
+{
+    public required string UploadId { get; set; }
+
+    public int ChunkIndex { get; set; }
+
+    /// <summary>CRC32C of the chunk as received, held as a signed 64-bit value for SQLite.</summary>
+    public long Crc32C { get; set; }
+}

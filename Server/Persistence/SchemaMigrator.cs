@@ -1,0 +1,107 @@
+using Microsoft.Data.Sqlite;
+
+namespace SecureXfer.Server.Persistence;
+
+/// <summary>One schema step: applied once, in order, inside a transaction.</summary>
+public sealed record SchemaMigration(int Version, string Name, string Sql);
+
+/// <summary>
+/// Brings a SQLite database up to the newest schema. The applied version is kept in
+/// <c>PRAGMA user_version</c>; each step and its version bump commit together, so a crash
+/// leaves the database at a whole version. A database newer than this build is refused.
+/// </summary>
+public static class SchemaMigrator
+{
+    public static IReadOnlyList<SchemaMigration> Migrations { get; } =
+    [
+        new(1, "initial", """
+            CREATE TABLE users (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                username TEXT NOT NULL COLLATE NOCASE,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                quota_bytes INTEGER NULL,
+                disabled INTEGER NOT NULL DEFAULT 0,
+                security_stamp TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            CREATE UNIQUE INDEX ix_users_username ON users (username);
+
+            CREATE TABLE files (
+                owner_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                modified_ticks INTEGER NOT NULL,
+                PRIMARY KEY (owner_id, path)
+            );
+
+            CREATE TABLE upload_sessions (
+                id TEXT NOT NULL PRIMARY KEY,
+                owner_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                chunk_size INTEGER NOT NULL,
+                replace_existing INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE INDEX ix_upload_sessions_owner_path ON upload_sessions (owner_id, path);
+
+            CREATE TABLE upload_chunks (
+                upload_id TEXT NOT NULL REFERENCES upload_sessions (id) ON DELETE CASCADE,
+                chunk_index INTEGER NOT NULL,
+                crc32c INTEGER NOT NULL,
+                PRIMARY KEY (upload_id, chunk_index)
+            );
+            """),
+    ];
+
+    public static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>Applies every step newer than the database's version. Returns the version reached.</summary>
+    public static int Migrate(string connectionString, IReadOnlyList<SchemaMigration>? migrations = null)
+    {
+        migrations ??= Migrations;
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA journal_mode = WAL;");
+
+        var current = CurrentVersion(connection);
+        var latest = migrations.Count == 0 ? 0 : migrations[^1].Version;
+        if (current > latest)
+        {
+            throw new InvalidOperationException($"The database is at schema version {current}, newer than this server knows ({latest}). Upgrade the server.");
+        }
+
+        foreach (var migration in migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
+        {
+            using var transaction = connection.BeginTransaction();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = migration.Sql + $"\nPRAGMA user_version = {migration.Version};";
+                command.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+            current = migration.Version;
+        }
+
+        return current;
+    }
+
+    public static int CurrentVersion(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version;";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

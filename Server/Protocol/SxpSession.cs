@@ -1,0 +1,444 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Claims;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using SecureXfer.Server.Accounts;
+using SecureXfer.Server.Configuration;
+using SecureXfer.Server.Storage;
+using SecureXfer.Server.Transfers;
+using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.Paths;
+using SecureXfer.Shared.Protocol;
+
+namespace SecureXfer.Server.Protocol;
+
+/// <summary>
+/// One SXP connection: HELLO, then AUTH, then operations. Frames are handled in order on the
+/// read loop, so the payload slices stay valid without copying and one writer owns the output.
+/// Until the peer has authenticated, only small frames are read and nothing but HELLO and
+/// AUTH is accepted; anything else closes the connection.
+/// </summary>
+internal sealed partial class SxpSession(
+    ConnectionContext connection,
+    AccountService accounts,
+    FileService files,
+    UploadService uploads,
+    SecureXferOptions options,
+    ILogger logger)
+{
+    private const int DownloadPiece = 512 * 1024;
+    private const int ListBatch = 1000;
+    private static readonly TimeSpan AuthDeadline = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RecheckAccountEvery = TimeSpan.FromSeconds(30);
+
+    private readonly PipeWriter _output = connection.Transport.Output;
+    private readonly Dictionary<uint, ActiveUpload> _uploads = [];
+    private SessionState _state = SessionState.AwaitingHello;
+    private AuthenticatedUser? _user;
+    private ClaimsIdentity? _identity;
+    private long _accountCheckedAt;
+
+    private enum SessionState
+    {
+        AwaitingHello,
+        AwaitingAuth,
+        Ready,
+    }
+
+    private CancellationToken Closed => connection.ConnectionClosed;
+
+    private AuthenticatedUser User => _user ?? throw new SxpException(ErrorCode.AuthRequired, "Authenticate first.");
+
+    public async Task RunAsync()
+    {
+        var input = connection.Transport.Input;
+        using var idle = new CancellationTokenSource();
+        try
+        {
+            while (true)
+            {
+                idle.CancelAfter(_state == SessionState.Ready ? options.SxpIdleTimeout : AuthDeadline);
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (idle.IsCancellationRequested)
+                {
+                    await SendErrorAsync(0, ErrorCode.BadRequest, _state == SessionState.Ready ? "Idle for too long." : "Authenticate within 30 seconds.").ConfigureAwait(false);
+                    return;
+                }
+
+                idle.CancelAfter(Timeout.Infinite);
+                var buffer = result.Buffer;
+                var keepGoing = true;
+                while (keepGoing)
+                {
+                    var status = FrameParser.TryParse(buffer, MaxPayload, out var header, out var payload);
+                    if (status == ParseStatus.Incomplete)
+                    {
+                        break;
+                    }
+
+                    if (status == ParseStatus.TooLarge)
+                    {
+                        LogRefusedFrame(logger, connection.ConnectionId, header.Length, MaxPayload);
+                        await SendErrorAsync(header.StreamId, ErrorCode.FrameTooLarge, $"Frame of {header.Length} bytes exceeds the limit of {MaxPayload}.").ConfigureAwait(false);
+                        keepGoing = false;
+                        break;
+                    }
+
+                    if (status == ParseStatus.Malformed)
+                    {
+                        await SendErrorAsync(header.StreamId, ErrorCode.BadFrame, $"Unknown frame type 0x{(byte)header.Type:x2}.").ConfigureAwait(false);
+                        keepGoing = false;
+                        break;
+                    }
+
+                    keepGoing = await HandleAsync(header, payload).ConfigureAwait(false);
+                    buffer = buffer.Slice(payload.End);
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (!keepGoing || result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException)
+        {
+            // The peer went away; nothing to answer.
+        }
+        finally
+        {
+            foreach (var upload in _uploads.Values)
+            {
+                await uploads.DetachAsync(upload).ConfigureAwait(false);
+            }
+
+            _uploads.Clear();
+            await input.CompleteAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private int MaxPayload => _state == SessionState.Ready ? SxpLimits.MaxPayload : SxpLimits.MaxPayloadBeforeHello;
+
+    /// <summary>Handles one frame. Returns false when the connection must close.</summary>
+    private async Task<bool> HandleAsync(FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        try
+        {
+            switch (_state)
+            {
+                case SessionState.AwaitingHello:
+                    return await HelloAsync(header, payload).ConfigureAwait(false);
+                case SessionState.AwaitingAuth:
+                    return await AuthenticateAsync(header, payload).ConfigureAwait(false);
+                default:
+                    if (header.Type != FrameType.Data && !await AccountStillGoodAsync().ConfigureAwait(false))
+                    {
+                        await SendErrorAsync(header.StreamId, ErrorCode.AuthFailed, "The account was disabled or its credentials changed.").ConfigureAwait(false);
+                        return false;
+                    }
+
+                    return await OperateAsync(header, payload).ConfigureAwait(false);
+            }
+        }
+        catch (SxpException ex)
+        {
+            await SendErrorAsync(header.StreamId, ex.Code, ex.Message).ConfigureAwait(false);
+            return ex.Code is not (ErrorCode.BadFrame or ErrorCode.AuthRequired or ErrorCode.AuthFailed);
+        }
+        catch (IOException ex) when (StorageErrors.IsDiskFull(ex))
+        {
+            await SendErrorAsync(header.StreamId, ErrorCode.StorageFull, "The server is out of disk space.").ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not ConnectionResetException)
+        {
+            LogOperationFailed(logger, ex, connection.ConnectionId, header.Type);
+            await SendErrorAsync(header.StreamId, ErrorCode.Internal, "The server could not complete the operation.").ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    private async Task<bool> HelloAsync(FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        if (header.Type != FrameType.Hello)
+        {
+            throw new SxpException(header.Type == FrameType.Auth ? ErrorCode.BadFrame : ErrorCode.AuthRequired, "Send HELLO first.");
+        }
+
+        var hello = PayloadReader.ReadControl(payload, SxpJsonContext.Default.HelloRequest);
+        if (hello.Version != SxpLimits.Version)
+        {
+            await SendErrorAsync(header.StreamId, ErrorCode.UnsupportedVersion, $"This server speaks SXP version {SxpLimits.Version}.").ConfigureAwait(false);
+            return false;
+        }
+
+        _state = SessionState.AwaitingAuth;
+        await SendAsync(FrameType.HelloOk, header.StreamId,
+            new HelloResponse(SxpLimits.Version, "SecureXfer", SxpLimits.MaxPayload, SxpLimits.MaxChunkSize, SxpLimits.DefaultChunkSize),
+            SxpJsonContext.Default.HelloResponse).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task<bool> AuthenticateAsync(FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        if (header.Type != FrameType.Auth)
+        {
+            throw new SxpException(ErrorCode.AuthRequired, "Authenticate before any other operation.");
+        }
+
+        var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.AuthRequest);
+        _identity = await accounts.ValidateTokenAsync(request.Token).ConfigureAwait(false);
+        _user = _identity is null ? null : await accounts.ResolveAsync(_identity, Closed).ConfigureAwait(false);
+        if (_user is null)
+        {
+            LogAuthFailed(logger, connection.ConnectionId);
+            throw new SxpException(ErrorCode.AuthFailed, "The token was not accepted. Log in again.");
+        }
+
+        _state = SessionState.Ready;
+        _accountCheckedAt = Environment.TickCount64;
+        await SendAsync(FrameType.AuthOk, header.StreamId, new AuthResponse(_user.Username, _user.Role), SxpJsonContext.Default.AuthResponse).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>A long-lived connection re-checks its account now and then, so disabling a user or changing a password ends its sessions.</summary>
+    private async Task<bool> AccountStillGoodAsync()
+    {
+        if (Environment.TickCount64 - _accountCheckedAt < RecheckAccountEvery.TotalMilliseconds)
+        {
+            return true;
+        }
+
+        _user = await accounts.ResolveAsync(_identity!, Closed).ConfigureAwait(false);
+        _accountCheckedAt = Environment.TickCount64;
+        return _user is not null;
+    }
+
+    private async Task<bool> OperateAsync(FrameHeader header, ReadOnlySequence<byte> payload)
+    {
+        var id = header.StreamId;
+        switch (header.Type)
+        {
+            case FrameType.Data:
+                await ReceiveChunkAsync(id, payload).ConfigureAwait(false);
+                return true;
+            case FrameType.Ping:
+                FrameWriter.WriteRaw(_output, FrameType.Pong, id, []);
+                await FlushAsync().ConfigureAwait(false);
+                return true;
+            case FrameType.Stat:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.PathRequest);
+                var entry = await files.StatAsync(User, RemotePath.Parse(request.Path), Closed).ConfigureAwait(false);
+                await SendAsync(FrameType.StatOk, id, entry, SxpJsonContext.Default.RemoteEntry).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.List:
+                await ListAsync(id, PayloadReader.ReadControl(payload, SxpJsonContext.Default.PathRequest)).ConfigureAwait(false);
+                return true;
+            case FrameType.Mkdir:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.PathRequest);
+                var entry = files.Mkdir(User, RemotePath.Parse(request.Path));
+                await SendAsync(FrameType.Ok, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.Remove:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.RemoveRequest);
+                await files.RemoveAsync(User, RemotePath.Parse(request.Path), request.Recursive, Closed).ConfigureAwait(false);
+                await SendAsync(FrameType.Ok, id, new OkResponse(null), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.Move:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.MoveRequest);
+                var entry = await files.MoveAsync(User, RemotePath.Parse(request.From), RemotePath.Parse(request.To), request.Overwrite, Closed).ConfigureAwait(false);
+                await SendAsync(FrameType.Ok, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.UploadOpen:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadOpenRequest);
+                var (upload, ready) = await uploads.OpenAsync(User, request, Closed).ConfigureAwait(false);
+                await BindAsync(id, upload).ConfigureAwait(false);
+                await SendAsync(FrameType.UploadReady, id, ready, SxpJsonContext.Default.UploadReadyResponse).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.UploadAttach:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadAttachRequest);
+                var (upload, ready) = uploads.Attach(User, request.UploadId);
+                await BindAsync(id, upload).ConfigureAwait(false);
+                await SendAsync(FrameType.UploadReady, id, ready, SxpJsonContext.Default.UploadReadyResponse).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.UploadCommit:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadCommitRequest);
+                var entry = await uploads.CommitAsync(User, request.UploadId, request.Sha256, Closed).ConfigureAwait(false);
+                await ForgetUploadAsync(request.UploadId).ConfigureAwait(false);
+                await SendAsync(FrameType.UploadDone, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.UploadAbort:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadAbortRequest);
+                await uploads.AbortAsync(User, request.UploadId, Closed).ConfigureAwait(false);
+                await ForgetUploadAsync(request.UploadId).ConfigureAwait(false);
+                await SendAsync(FrameType.Ok, id, new OkResponse(null), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
+                return true;
+            }
+
+            case FrameType.DownloadOpen:
+                await DownloadAsync(id, PayloadReader.ReadControl(payload, SxpJsonContext.Default.DownloadOpenRequest)).ConfigureAwait(false);
+                return true;
+            case FrameType.Hello:
+            case FrameType.Auth:
+                throw new SxpException(ErrorCode.BadRequest, "Already authenticated.");
+            default:
+                throw new SxpException(ErrorCode.BadFrame, $"{header.Type} is not a request.");
+        }
+    }
+
+    private async Task ReceiveChunkAsync(uint streamId, ReadOnlySequence<byte> payload)
+    {
+        if (!_uploads.TryGetValue(streamId, out var upload))
+        {
+            throw new SxpException(ErrorCode.UploadGone, "DATA on a stream with no open upload.");
+        }
+
+        if (!PayloadReader.TryReadData(payload, out var offset, out var crc, out var bytes))
+        {
+            throw new SxpException(ErrorCode.BadFrame, "DATA frame shorter than its offset and checksum.");
+        }
+
+        var stored = await uploads.WriteAsync(upload, offset, crc, bytes, Closed).ConfigureAwait(false);
+        FrameWriter.WriteChunkAck(_output, streamId, offset, (int)bytes.Length, stored);
+        await FlushAsync().ConfigureAwait(false);
+    }
+
+    private async Task ListAsync(uint streamId, PathRequest request)
+    {
+        var entries = await files.ListAsync(User, RemotePath.Parse(request.Path), Closed).ConfigureAwait(false);
+        var sent = 0;
+        do
+        {
+            var batch = entries.Skip(sent).Take(ListBatch).ToList();
+            sent += batch.Count;
+            var flags = sent < entries.Count ? FrameFlags.More : FrameFlags.None;
+            FrameWriter.WriteControl(_output, FrameType.ListOk, streamId, new ListResponse(batch), SxpJsonContext.Default.ListResponse, flags);
+            await FlushAsync().ConfigureAwait(false);
+        }
+        while (sent < entries.Count);
+    }
+
+    /// <summary>Streams a byte range straight from the file into the connection's buffers: READY, DATA frames, END.</summary>
+    private async Task DownloadAsync(uint streamId, DownloadOpenRequest request)
+    {
+        using var file = await files.OpenReadAsync(User, RemotePath.Parse(request.Path), Closed).ConfigureAwait(false);
+        var length = request.Length < 0 ? file.Size - request.Offset : request.Length;
+        if (request.Offset < 0 || request.Offset > file.Size || length < 0 || request.Offset + length > file.Size)
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"Range {request.Offset}+{request.Length} is outside the file ({file.Size} bytes).");
+        }
+
+        await SendAsync(FrameType.DownloadReady, streamId,
+            new DownloadReadyResponse(file.Size, file.Sha256, new DateTimeOffset(file.ModifiedUtc, TimeSpan.Zero), request.Offset, length),
+            SxpJsonContext.Default.DownloadReadyResponse).ConfigureAwait(false);
+
+        const int prefix = SxpLimits.HeaderSize + SxpLimits.DataPrefixSize;
+        var offset = request.Offset;
+        var end = request.Offset + length;
+        while (offset < end)
+        {
+            var want = (int)Math.Min(DownloadPiece, end - offset);
+            var memory = _output.GetMemory(prefix + want);
+            var read = await RandomAccess.ReadAsync(file.Handle, memory.Slice(prefix, want), offset, Closed).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new SxpException(ErrorCode.Conflict, "The file shrank while it was being sent.");
+            }
+
+            var crc = Crc32C.Compute(memory.Span.Slice(prefix, read));
+            FrameWriter.WriteDataPrefix(memory.Span, streamId, offset, crc, read);
+            _output.Advance(prefix + read);
+            offset += read;
+            await FlushAsync().ConfigureAwait(false);
+        }
+
+        FrameWriter.WriteRaw(_output, FrameType.DownloadEnd, streamId, []);
+        await FlushAsync().ConfigureAwait(false);
+    }
+
+    private async Task BindAsync(uint streamId, ActiveUpload upload)
+    {
+        if (_uploads.Remove(streamId, out var previous))
+        {
+            await uploads.DetachAsync(previous).ConfigureAwait(false);
+        }
+
+        _uploads[streamId] = upload;
+    }
+
+    private async Task ForgetUploadAsync(string uploadId)
+    {
+        foreach (var (streamId, upload) in _uploads.Where(p => p.Value.Id == uploadId).ToList())
+        {
+            _uploads.Remove(streamId);
+            await uploads.DetachAsync(upload).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask SendAsync<T>(FrameType type, uint streamId, T message, JsonTypeInfo<T> info)
+    {
+        FrameWriter.WriteControl(_output, type, streamId, message, info);
+        await FlushAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask SendErrorAsync(uint streamId, ErrorCode code, string message)
+    {
+        try
+        {
+            FrameWriter.WriteError(_output, streamId, code, message);
+            await FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ConnectionResetException)
+        {
+            // The peer is gone; the error has nowhere to go.
+        }
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        var result = await _output.FlushAsync(Closed).ConfigureAwait(false);
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            throw new ConnectionAbortedException("The peer stopped reading.");
+        }
+    }
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Connection {ConnectionId}: refused a frame declaring {Length} bytes (limit {Limit})")]
+    private static partial void LogRefusedFrame(ILogger logger, string connectionId, uint length, int limit);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Connection {ConnectionId}: authentication failed")]
+    private static partial void LogAuthFailed(ILogger logger, string connectionId);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Connection {ConnectionId}: {FrameType} failed")]
+    private static partial void LogOperationFailed(ILogger logger, Exception exception, string connectionId, FrameType frameType);
+}

@@ -1,0 +1,58 @@
+namespace SecureXfer.Server.Storage;
+
+/// <summary>The layout of the data directory. Everything the server keeps lives below <see cref="Root"/>.</summary>
+public sealed class DataDirectory
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    public DataDirectory(string root)
+    {
+        Root = Path.GetFullPath(root);
+    }
+
+    public string Root { get; }
+
+    public string Database => Path.Combine(Root, "securexfer.db");
+
+    /// <summary>User files: one directory per user id.</summary>
+    public string Files => Path.Combine(Root, "files");
+
+    /// <summary>Uploads in progress. On the same file system as <see cref="Files"/>, so commit is a rename.</summary>
+    public string Staging => Path.Combine(Root, "staging");
+
+    public string Tls => Path.Combine(Root, "tls");
+
+    public string JwtKey => Path.Combine(Root, "jwt-signing.key");
+
+    public string InitialAdminPassword => Path.Combine(Root, "initial-admin-password");
+
+    public void EnsureCreated()
+    {
+        foreach (var directory in new[] { Root, Files, Staging, Tls })
+        {
+            if (!Directory.Exists(directory))
+            {
+                Directory.CreateDirectory(directory, OwnerOnly);
+            }
+        }
+    }
+
+    /// <summary>Writes a secret file readable by the owner only; the mode is set before any byte is written.</summary>
+    public static void WriteSecret(string path, string content)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(content);
+        }
+
+        File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(temporary, path, overwrite: true);
+    }
+}

@@ -1,0 +1,497 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SecureXfer.Server.Accounts;
+using SecureXfer.Server.Configuration;
+using SecureXfer.Server.Persistence;
+using SecureXfer.Server.Storage;
+using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.Paths;
+using SecureXfer.Shared.Protocol;
+
+namespace SecureXfer.Server.Transfers;
+
+/// <summary>
+/// Staged, resumable uploads. Open reserves quota and creates (or finds) the staged session;
+/// chunks are written at their offsets and recorded; commit verifies the SHA-256, flushes,
+/// renames into place and records the hash. Sessions and their chunk CRCs live in the
+/// database, so an upload survives a restart; on resume every staged chunk is re-checked.
+/// </summary>
+public sealed partial class UploadService(
+    IDbContextFactory<SecureXferDbContext> dbFactory,
+    DataDirectory data,
+    UserRoots roots,
+    IOptions<SecureXferOptions> options,
+    TimeProvider time,
+    ILogger<UploadService> logger)
+{
+    /// <summary>Most chunks one upload may have; the server raises the chunk size to stay below it.</summary>
+    public const int MaxChunks = 1 << 20;
+
+    public const long MaxFileSize = 16L << 40;
+
+    private const int SaveEvery = 32;
+
+    private readonly ConcurrentDictionary<string, ActiveUpload> _active = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, SemaphoreSlim> _userLocks = new();
+
+    public int Window => Math.Clamp(options.Value.UploadWindow, 1, 64);
+
+    public async Task<(ActiveUpload Upload, UploadReadyResponse Ready)> OpenAsync(AuthenticatedUser user, UploadOpenRequest request, CancellationToken cancellationToken)
+    {
+        var path = RemotePath.Parse(request.Path);
+        if (path.IsRoot)
+        {
+            throw new SxpException(ErrorCode.InvalidPath, "Upload needs a file path, not the root.");
+        }
+
+        if (request.Size < 0 || request.Size > MaxFileSize)
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"Size must be between 0 and {MaxFileSize} bytes.");
+        }
+
+        if (request.Sha256 is not null && !HashText.IsSha256Hex(request.Sha256))
+        {
+            throw new SxpException(ErrorCode.BadRequest, "sha256 must be 64 hex digits.");
+        }
+
+        var chunkSize = ChooseChunkSize(request.Size, request.ChunkSize);
+        var target = roots.Resolve(user.Id, path);
+        if (Directory.Exists(target))
+        {
+            throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory.");
+        }
+
+        var replacing = File.Exists(target);
+        if (replacing && request.Overwrite == OverwritePolicy.Fail)
+        {
+            throw new SxpException(ErrorCode.Conflict, $"'{path}' already exists.");
+        }
+
+        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            var samePath = await db.UploadSessions.Where(s => s.OwnerId == user.Id && s.Path == path.Value).ToListAsync(cancellationToken).ConfigureAwait(false);
+            var resumable = samePath.FirstOrDefault(s => s.Size == request.Size && s.ChunkSize == chunkSize);
+            foreach (var stale in samePath.Where(s => s != resumable))
+            {
+                // A new upload of the same path with another size supersedes older staged attempts.
+                await DiscardAsync(db, stale.Id).ConfigureAwait(false);
+            }
+
+            ActiveUpload upload;
+            if (resumable is not null)
+            {
+                if (_active.TryRemove(resumable.Id, out var previous))
+                {
+                    await previous.CloseAsync().ConfigureAwait(false);
+                    await SaveChunksAsync(previous, force: true, CancellationToken.None).ConfigureAwait(false);
+                    previous.Dispose();
+                }
+
+                upload = await ReloadAsync(db, resumable, path, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await ReserveAsync(db, user, path, request.Size, replacing ? new FileInfo(target).Length : 0, cancellationToken).ConfigureAwait(false);
+                upload = await CreateAsync(db, user, path, request.Size, chunkSize, request.Overwrite == OverwritePolicy.Replace, cancellationToken).ConfigureAwait(false);
+            }
+
+            upload.TryAttach();
+            _active[upload.Id] = upload;
+            LogOpened(logger, upload.Id, user.Id, upload.Size, upload.ReceivedCount, upload.ChunkCount);
+            return (upload, Ready(upload));
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Joins another connection to an upload in progress, for parallel sending.</summary>
+    public (ActiveUpload Upload, UploadReadyResponse Ready) Attach(AuthenticatedUser user, string uploadId)
+    {
+        if (!_active.TryGetValue(uploadId ?? string.Empty, out var upload) || upload.OwnerId != user.Id || !upload.TryAttach())
+        {
+            throw new SxpException(ErrorCode.UploadGone, "No such upload in progress; open it again to resume.");
+        }
+
+        return (upload, Ready(upload));
+    }
+
+    /// <summary>Writes one chunk. Returns false when its CRC32C does not match its bytes (the client should resend it).</summary>
+    public async Task<bool> WriteAsync(ActiveUpload upload, long offset, uint crc, ReadOnlySequence<byte> bytes, CancellationToken cancellationToken)
+    {
+        if (offset < 0 || offset >= upload.Size || offset % upload.ChunkSize != 0)
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"Offset {offset} is not the start of a chunk of this upload.");
+        }
+
+        var index = (int)(offset / upload.ChunkSize);
+        if (bytes.Length != upload.ChunkLength(index))
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"Chunk {index} must be {upload.ChunkLength(index)} bytes, not {bytes.Length}.");
+        }
+
+        if (Crc32C.Compute(bytes) != crc)
+        {
+            return false;
+        }
+
+        if (!upload.BeginWrite())
+        {
+            throw new SxpException(ErrorCode.UploadGone, "This upload was committed, aborted or reopened elsewhere.");
+        }
+
+        try
+        {
+            await WriteAtAsync(upload, bytes, offset, cancellationToken).ConfigureAwait(false);
+            upload.MarkReceived(index, crc, bytes);
+        }
+        finally
+        {
+            upload.EndWrite();
+        }
+
+        if (upload.UnsavedCount >= SaveEvery)
+        {
+            await SaveChunksAsync(upload, force: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    public async Task<RemoteEntry> CommitAsync(AuthenticatedUser user, string uploadId, string sha256, CancellationToken cancellationToken)
+    {
+        if (!_active.TryGetValue(uploadId ?? string.Empty, out var upload) || upload.OwnerId != user.Id)
+        {
+            throw new SxpException(ErrorCode.UploadGone, "No such upload in progress; open it again to resume.");
+        }
+
+        if (!HashText.IsSha256Hex(sha256))
+        {
+            throw new SxpException(ErrorCode.BadRequest, "sha256 must be 64 hex digits.");
+        }
+
+        if (upload.ReceivedCount != upload.ChunkCount)
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"{upload.ChunkCount - upload.ReceivedCount} of {upload.ChunkCount} chunks have not arrived.");
+        }
+
+        if (!_active.TryRemove(new KeyValuePair<string, ActiveUpload>(upload.Id, upload)))
+        {
+            throw new SxpException(ErrorCode.UploadGone, "The upload is being committed or was reopened.");
+        }
+
+        await upload.CloseAsync().ConfigureAwait(false);
+        try
+        {
+            var actual = upload.FinishHash();
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            var expected = await db.UploadSessions.Where(s => s.Id == upload.Id).Select(s => s.Id).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            if (expected is null)
+            {
+                throw new SxpException(ErrorCode.UploadGone, "The upload was aborted.");
+            }
+
+            if (!HashText.Sha256Equals(actual, sha256))
+            {
+                await DiscardAsync(db, upload.Id).ConfigureAwait(false);
+                LogIntegrityFailure(logger, upload.Id, user.Id);
+                throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch: the server received {actual}, the client declared {sha256.ToLowerInvariant()}. Nothing was stored.");
+            }
+
+            RandomAccess.FlushToDisk(upload.Handle);
+            upload.Dispose();
+
+            var target = roots.Resolve(user.Id, upload.Path);
+            if (Directory.Exists(target))
+            {
+                throw new SxpException(ErrorCode.Conflict, $"'{upload.Path}' is now a directory.");
+            }
+
+            if (!upload.ReplaceExisting && File.Exists(target))
+            {
+                throw new SxpException(ErrorCode.Conflict, $"'{upload.Path}' was created while the upload ran.");
+            }
+
+            roots.EnsureParents(user.Id, upload.Path);
+            File.Move(upload.StagingPath, target, overwrite: true);
+            Durability.FlushDirectory(Path.GetDirectoryName(target)!);
+
+            var info = new FileInfo(target);
+            await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await db.Files.Where(f => f.OwnerId == user.Id && f.Path == upload.Path.Value).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+                db.Files.Add(new FileRecord
+                {
+                    OwnerId = user.Id,
+                    Path = upload.Path.Value,
+                    Size = info.Length,
+                    Sha256 = actual,
+                    ModifiedTicks = info.LastWriteTimeUtc.Ticks,
+                });
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                await db.UploadSessions.Where(s => s.Id == upload.Id).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            LogCommitted(logger, upload.Id, user.Id, info.Length);
+            return new RemoteEntry(upload.Path.Name, EntryType.File, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), actual);
+        }
+        finally
+        {
+            upload.Dispose();
+        }
+    }
+
+    public async Task AbortAsync(AuthenticatedUser user, string uploadId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var owned = await db.UploadSessions.AnyAsync(s => s.Id == uploadId && s.OwnerId == user.Id, cancellationToken).ConfigureAwait(false);
+        if (!owned)
+        {
+            throw new SxpException(ErrorCode.UploadGone, "No such upload.");
+        }
+
+        if (_active.TryRemove(uploadId, out var upload))
+        {
+            await upload.CloseAsync().ConfigureAwait(false);
+            upload.Dispose();
+        }
+
+        await DiscardAsync(db, uploadId).ConfigureAwait(false);
+    }
+
+    /// <summary>A connection lets go of an upload. When none is left, its state is saved and its file closed; a later open resumes it.</summary>
+    public async Task DetachAsync(ActiveUpload upload)
+    {
+        if (!upload.Detach())
+        {
+            return;
+        }
+
+        if (_active.TryRemove(new KeyValuePair<string, ActiveUpload>(upload.Id, upload)))
+        {
+            await upload.CloseAsync().ConfigureAwait(false);
+            await SaveChunksAsync(upload, force: true, CancellationToken.None).ConfigureAwait(false);
+            upload.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Run at start-up: staged files without a session are deleted, and sessions whose staged
+    /// file is gone are dropped, so quota reservations match what is on disk.
+    /// </summary>
+    public async Task ReconcileStagingAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var sessions = await db.UploadSessions.Select(s => s.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var known = sessions.ToHashSet(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(data.Staging))
+        {
+            if (!known.Contains(Path.GetFileNameWithoutExtension(file)))
+            {
+                File.Delete(file);
+            }
+        }
+
+        foreach (var id in sessions.Where(id => !File.Exists(StagingPath(id))))
+        {
+            await DiscardAsync(db, id).ConfigureAwait(false);
+        }
+    }
+
+    private static UploadReadyResponse Ready(ActiveUpload upload, int window)
+    {
+        var (indexes, crcs) = upload.Held();
+        return new UploadReadyResponse(upload.Id, upload.Size, upload.ChunkSize, window, indexes, crcs);
+    }
+
+    private UploadReadyResponse Ready(ActiveUpload upload) => Ready(upload, Window);
+
+    private static int ChooseChunkSize(long size, int requested)
+    {
+        var chunk = requested == 0 ? SxpLimits.DefaultChunkSize : requested;
+        if (chunk < SxpLimits.MinChunkSize || chunk > SxpLimits.MaxChunkSize)
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"Chunk size must be between {SxpLimits.MinChunkSize} and {SxpLimits.MaxChunkSize} bytes.");
+        }
+
+        while ((size + chunk - 1) / chunk > MaxChunks && chunk < SxpLimits.MaxChunkSize)
+        {
+            chunk = Math.Min(chunk * 2, SxpLimits.MaxChunkSize);
+        }
+
+        return chunk;
+    }
+
+    private async Task ReserveAsync(SecureXferDbContext db, AuthenticatedUser user, RemotePath path, long size, long replacedSize, CancellationToken cancellationToken)
+    {
+        var quota = await db.Users.Where(u => u.Id == user.Id).Select(u => u.QuotaBytes).SingleAsync(cancellationToken).ConfigureAwait(false);
+        if (quota is null)
+        {
+            return;
+        }
+
+        var stored = await db.Files.Where(f => f.OwnerId == user.Id).SumAsync(f => (long?)f.Size, cancellationToken).ConfigureAwait(false) ?? 0;
+        var reserved = await db.UploadSessions.Where(s => s.OwnerId == user.Id && s.Path != path.Value).SumAsync(s => (long?)s.Size, cancellationToken).ConfigureAwait(false) ?? 0;
+        var needed = stored - replacedSize + reserved + size;
+        if (needed > quota)
+        {
+            throw new SxpException(ErrorCode.QuotaExceeded,
+                $"Quota exceeded: {stored} bytes stored and {reserved} reserved by uploads in progress; {size} more would pass the quota of {quota}.");
+        }
+    }
+
+    private async Task<ActiveUpload> CreateAsync(SecureXferDbContext db, AuthenticatedUser user, RemotePath path, long size, int chunkSize, bool replace, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        db.UploadSessions.Add(new UploadSessionRecord
+        {
+            Id = id,
+            OwnerId = user.Id,
+            Path = path.Value,
+            Size = size,
+            ChunkSize = chunkSize,
+            ReplaceExisting = replace,
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+
+        var staging = StagingPath(id);
+        var handle = OpenStaging(staging, FileMode.CreateNew);
+        return new ActiveUpload(id, user.Id, path, size, chunkSize, replace, staging, handle);
+    }
+
+    /// <summary>Rebuilds an upload from its database rows, keeping only chunks whose bytes on disk still match their CRC32C.</summary>
+    private async Task<ActiveUpload> ReloadAsync(SecureXferDbContext db, UploadSessionRecord session, RemotePath path, CancellationToken cancellationToken)
+    {
+        var staging = StagingPath(session.Id);
+        var handle = OpenStaging(staging, FileMode.OpenOrCreate);
+        var upload = new ActiveUpload(session.Id, session.OwnerId, path, session.Size, session.ChunkSize, session.ReplaceExisting, staging, handle);
+        var chunks = await db.UploadChunks.Where(c => c.UploadId == session.Id).OrderBy(c => c.ChunkIndex).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var damaged = new List<int>();
+        var buffer = ArrayPool<byte>.Shared.Rent(session.ChunkSize);
+        try
+        {
+            var fileLength = RandomAccess.GetLength(handle);
+            foreach (var chunk in chunks.Where(c => c.ChunkIndex >= 0 && c.ChunkIndex < upload.ChunkCount))
+            {
+                var length = upload.ChunkLength(chunk.ChunkIndex);
+                var offset = (long)chunk.ChunkIndex * session.ChunkSize;
+                var span = buffer.AsSpan(0, length);
+                if (offset + length > fileLength || RandomAccess.Read(handle, span, offset) != length || Crc32C.Compute(span) != (uint)chunk.Crc32C)
+                {
+                    damaged.Add(chunk.ChunkIndex);
+                    continue;
+                }
+
+                upload.MarkVerified(chunk.ChunkIndex, (uint)chunk.Crc32C, span);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (damaged.Count > 0)
+        {
+            LogDamagedChunks(logger, session.Id, damaged.Count);
+            await db.UploadChunks.Where(c => c.UploadId == session.Id && damaged.Contains(c.ChunkIndex)).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return upload;
+    }
+
+    private async Task SaveChunksAsync(ActiveUpload upload, bool force, CancellationToken cancellationToken)
+    {
+        if (!force && upload.Closed)
+        {
+            return;
+        }
+
+        var rows = upload.TakeUnsaved();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var exists = await db.UploadSessions.AnyAsync(s => s.Id == upload.Id, cancellationToken).ConfigureAwait(false);
+        if (!exists)
+        {
+            return;
+        }
+
+        foreach (var (index, crc) in rows)
+        {
+            await db.Database.ExecuteSqlInterpolatedAsync(
+                $"INSERT OR REPLACE INTO upload_chunks (upload_id, chunk_index, crc32c) VALUES ({upload.Id}, {index}, {(long)crc})",
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await db.UploadSessions.Where(s => s.Id == upload.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DiscardAsync(SecureXferDbContext db, string uploadId)
+    {
+        await db.UploadSessions.Where(s => s.Id == uploadId).ExecuteDeleteAsync().ConfigureAwait(false);
+        File.Delete(StagingPath(uploadId));
+    }
+
+    private static async Task WriteAtAsync(ActiveUpload upload, ReadOnlySequence<byte> bytes, long offset, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (bytes.IsSingleSegment)
+            {
+                await RandomAccess.WriteAsync(upload.Handle, bytes.First, offset, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var segments = new List<ReadOnlyMemory<byte>>();
+            foreach (var segment in bytes)
+            {
+                segments.Add(segment);
+            }
+
+            await RandomAccess.WriteAsync(upload.Handle, segments, offset, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (StorageErrors.IsDiskFull(ex))
+        {
+            throw new SxpException(ErrorCode.StorageFull, "The server is out of disk space.");
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new SxpException(ErrorCode.UploadGone, "This upload was committed, aborted or reopened elsewhere.");
+        }
+    }
+
+    private string StagingPath(string id) => Path.Combine(data.Staging, id + ".part");
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenStaging(string path, FileMode mode) =>
+        File.OpenHandle(path, mode, FileAccess.ReadWrite, FileShare.Read, FileOptions.None);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Upload {UploadId} opened by user {UserId}: {Size} bytes, {Held}/{Chunks} chunks already held")]
+    private static partial void LogOpened(ILogger logger, string uploadId, long userId, long size, int held, int chunks);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Upload {UploadId} committed by user {UserId}: {Size} bytes")]
+    private static partial void LogCommitted(ILogger logger, string uploadId, long userId, long size);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Upload {UploadId} of user {UserId} failed its SHA-256 check and was discarded")]
+    private static partial void LogIntegrityFailure(ILogger logger, string uploadId, long userId);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Upload {UploadId}: {Count} staged chunks no longer match their checksum and will be sent again")]
+    private static partial void LogDamagedChunks(ILogger logger, string uploadId, int count);
+}
