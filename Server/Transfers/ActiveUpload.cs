@@ -57,6 +57,9 @@ public sealed class ActiveUpload : IDisposable
 
     internal SafeFileHandle Handle { get; }
 
+    /// <summary>When chunk records were last written to the database (a <see cref="TimeProvider"/> timestamp).</summary>
+    internal long LastSavedAt { get; set; }
+
     /// <summary>Set once the upload is committed, aborted, or taken over by a newer open: no more writes.</summary>
     public bool Closed { get; private set; }
 

@@ -32,7 +32,10 @@ public sealed partial class UploadService(
 
     public const long MaxFileSize = 16L << 40;
 
-    private const int SaveEvery = 32;
+    /// <summary>Chunk records are written in batches: after this many chunks, or after <see cref="SaveInterval"/>.</summary>
+    private const int SaveEvery = 8;
+
+    private static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<string, ActiveUpload> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, SemaphoreSlim> _userLocks = new();
@@ -157,7 +160,7 @@ public sealed partial class UploadService(
             upload.EndWrite();
         }
 
-        if (upload.UnsavedCount >= SaveEvery)
+        if (upload.UnsavedCount >= SaveEvery || time.GetElapsedTime(upload.LastSavedAt) > SaveInterval)
         {
             await SaveChunksAsync(upload, force: false, cancellationToken).ConfigureAwait(false);
         }
@@ -417,6 +420,7 @@ public sealed partial class UploadService(
             return;
         }
 
+        upload.LastSavedAt = time.GetTimestamp();
         var rows = upload.TakeUnsaved();
         if (rows.Count == 0)
         {

@@ -70,7 +70,8 @@ public sealed partial class SxpClient
                                 done.Add(offset, offset + length);
                             }
 
-                            progress?.Report(resumedFrom + Interlocked.Add(ref received, length));
+                            var total = resumedFrom + Interlocked.Add(ref received, length);
+                            progress?.Report(total);
                             if (Environment.TickCount64 - lastSave > 1000 && saveGate.Wait(0))
                             {
                                 try

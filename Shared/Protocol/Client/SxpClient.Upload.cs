@@ -187,7 +187,11 @@ public sealed partial class SxpClient
     {
         private long _bytes;
 
-        public void Add(long bytes) => sink?.Report(Interlocked.Add(ref _bytes, bytes));
+        public void Add(long bytes)
+        {
+            var total = Interlocked.Add(ref _bytes, bytes);
+            sink?.Report(total);
+        }
     }
 
     /// <summary>One connection's share of an upload: its stream, its credit window and its acknowledgements.</summary>

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using SecureXfer.Shared.Protocol.Client;
+using SecureXfer.Shared.Rest;
+using SecureXfer.Shared.Security;
+
+namespace SecureXfer.Tests.Support;
+
+/// <summary>
+/// The real server (the built Api) as a child process on loopback with free ports, its own
+/// data directory and real TLS. It can be killed with SIGKILL and started again on the same data.
+/// </summary>
+public sealed partial class ServerProcess : IAsyncDisposable
+{
+    public const string AdminPassword = "admin-password-for-tests";
+
+    private readonly TempDir _home = new("sx-server");
+    private readonly List<string> _output = [];
+    private Process? _process;
+
+    public ServerProcess()
+    {
+        DataDir = _home.Combine("data");
+    }
+
+    public string DataDir { get; }
+
+    public int HttpsPort { get; private set; }
+
+    public int SxpPort { get; private set; }
+
+    public string CertificatePath => Path.Combine(DataDir, "tls", "server.crt");
+
+    public string BaseUrl => $"https://127.0.0.1:{HttpsPort}";
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    public ServerTrust Trust => ServerTrust.FromCaFile(CertificatePath);
+
+    public SxpEndpoint Endpoint => new("127.0.0.1", SxpPort, Trust);
+
+    public static async Task<ServerProcess> StartAsync(IDictionary<string, string>? environment = null)
+    {
+        var server = new ServerProcess();
+        await server.StartAgainAsync(environment);
+        return server;
+    }
+
+    /// <summary>Starts the server on the same data directory (after <see cref="Kill"/>), on new free ports.</summary>
+    public async Task StartAgainAsync(IDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _home.Path,
+        };
+        foreach (var arg in new[] { Repo.ApiDll, "--data-dir", DataDir, "--https-port", "0", "--sxp-port", "0" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["SECUREXFER_ADMIN_PASSWORD"] = AdminPassword;
+        info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var listening = new TaskCompletionSource<(int, int)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, listening);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, listening);
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("The server exited during start-up:\n" + Output));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        (HttpsPort, SxpPort) = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    private void OnLine(string? line, TaskCompletionSource<(int, int)> listening)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Add(line);
+        }
+
+        var match = ListeningLine().Match(line);
+        if (match.Success)
+        {
+            listening.TrySetResult((int.Parse(match.Groups[1].Value), int.Parse(match.Groups[2].Value)));
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, like a crash or power cut of the process.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public HttpClient CreateHttpClient()
+    {
+        var trust = Trust;
+        var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, cert, chain, errors) => trust.Validate(cert, chain, errors),
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public async Task<HttpResponseMessage> PostLoginAsync(string username, string password)
+    {
+        using var http = CreateHttpClient();
+        return await http.PostAsJsonAsync("/api/v1/auth/login", new LoginRequest(username, password));
+    }
+
+    public async Task<string> LoginAsync(string username = "admin", string password = AdminPassword)
+    {
+        using var response = await PostLoginAsync(username, password);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var login = await response.Content.ReadFromJsonAsync<LoginResponse>();
+        return login!.AccessToken;
+    }
+
+    public async Task<SxpClient> ConnectAsync(string username = "admin", string password = AdminPassword) =>
+        new(Endpoint, await LoginAsync(username, password));
+
+    /// <summary>Adds a user straight into the server's SQLite database through the product's own account code.</summary>
+    public async Task<long> AddUserAsync(string username, string password, long? quotaBytes = null, string role = "user")
+    {
+        await using var accounts = new DirectAccounts(DataDir);
+        var user = await accounts.Service.CreateUserAsync(username, password, role, quotaBytes, CancellationToken.None);
+        return user.Id;
+    }
+
+    public SqliteConnection OpenDatabase()
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(DataDir, "securexfer.db")};Pooling=False");
+        connection.Open();
+        return connection;
+    }
+
+    public long Scalar(string sql)
+    {
+        using var connection = OpenDatabase();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public void Execute(string sql)
+    {
+        using var connection = OpenDatabase();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public string UserRoot(long userId) => Path.Combine(DataDir, "files", userId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public X509Certificate2 Certificate => X509CertificateLoader.LoadCertificateFromFile(CertificatePath);
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        await Task.Yield();
+        _home.Dispose();
+    }
+
+    [GeneratedRegex(@"listening https=[^ ]+:(\d+) sxp=[^ ]+:(\d+)")]
+    private static partial Regex ListeningLine();
+}
