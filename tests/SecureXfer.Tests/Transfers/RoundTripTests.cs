@@ -4,18 +4,12 @@ using SecureXfer.Tests.Support;
 
 namespace SecureXfer.Tests.Transfers;
 
-public sealed class RoundTripTests : IAsyncLifetime
+public sealed class RoundTripTests(ServerFixture fixture) : IClassFixture<ServerFixture>, IDisposable
 {
-    private ServerProcess _server = null!;
+    private readonly ServerProcess _server = fixture.Server;
     private readonly TempDir _local = new("sx-local");
 
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _local.Dispose();
-    }
+    public void Dispose() => _local.Dispose();
 
     [Theory]
     [InlineData(1)]
@@ -86,8 +80,8 @@ public sealed class RoundTripTests : IAsyncLifetime
         var notEmpty = await Assert.ThrowsAsync<SxpException>(() => client.RemoveAsync("/papers", false, CancellationToken.None));
         Assert.Equal(ErrorCode.Conflict, notEmpty.Code);
         await client.RemoveAsync("/papers", true, CancellationToken.None);
-        Assert.Empty(await client.ListAsync("/", CancellationToken.None));
-        Assert.Equal(0, _server.Scalar("SELECT count(*) FROM files"));
+        Assert.DoesNotContain(await client.ListAsync("/", CancellationToken.None), e => e.Name == "papers");
+        Assert.Equal(0, _server.Scalar("SELECT count(*) FROM files WHERE path LIKE '/papers/%'"));
     }
 
     [Fact]
