@@ -48,13 +48,16 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    public ServerTrust Trust => ServerTrust.FromCaFile(CertificatePath);
+    /// <summary>The CA file clients trust: the generated certificate unless the test configured its own.</summary>
+    public string? CaFile { get; set; }
+
+    public ServerTrust Trust => ServerTrust.FromCaFile(CaFile ?? CertificatePath);
 
     public SxpEndpoint Endpoint => new("127.0.0.1", SxpPort, Trust);
 
-    public static async Task<ServerProcess> StartAsync(IDictionary<string, string>? environment = null)
+    public static async Task<ServerProcess> StartAsync(IDictionary<string, string>? environment = null, string? caFile = null)
     {
-        var server = new ServerProcess();
+        var server = new ServerProcess { CaFile = caFile };
         await server.StartAgainAsync(environment);
         return server;
     }
