@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Security.Claims;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Configuration;
@@ -55,6 +56,10 @@ internal sealed partial class SxpSession(
     {
         var input = connection.Transport.Input;
         using var idle = new CancellationTokenSource();
+
+        // On shutdown Kestrel asks connections to close; a session stops between frames instead of holding the host up.
+        var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
+        using var shutdown = lifetime?.ConnectionClosedRequested.Register(() => input.CancelPendingRead());
         try
         {
             while (true)
@@ -72,6 +77,12 @@ internal sealed partial class SxpSession(
                 }
 
                 idle.CancelAfter(Timeout.Infinite);
+                if (result.IsCanceled)
+                {
+                    await SendErrorAsync(0, ErrorCode.Busy, "The server is shutting down; reconnect to resume.").ConfigureAwait(false);
+                    return;
+                }
+
                 var buffer = result.Buffer;
                 var keepGoing = true;
                 while (keepGoing)
