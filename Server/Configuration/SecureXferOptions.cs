@@ -31,6 +31,9 @@ public sealed class SecureXferOptions
     /// <summary>An SXP connection that sends nothing for this long is closed.</summary>
     public TimeSpan SxpIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often a long-lived SXP connection re-checks that its account is still enabled and unchanged.</summary>
+    public TimeSpan AccountRecheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>bcrypt work factor for new password hashes.</summary>
     public int BcryptCost { get; set; } = 12;
 }

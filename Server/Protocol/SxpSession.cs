@@ -32,7 +32,6 @@ internal sealed partial class SxpSession(
     private const int DownloadPiece = 512 * 1024;
     private const int ListBatch = 1000;
     private static readonly TimeSpan AuthDeadline = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan RecheckAccountEvery = TimeSpan.FromSeconds(30);
 
     private readonly PipeWriter _output = connection.Transport.Output;
     private readonly Dictionary<uint, ActiveUpload> _uploads = [];
@@ -150,7 +149,7 @@ internal sealed partial class SxpSession(
                 case SessionState.AwaitingAuth:
                     return await AuthenticateAsync(header, payload).ConfigureAwait(false);
                 default:
-                    if (header.Type != FrameType.Data && !await AccountStillGoodAsync().ConfigureAwait(false))
+                    if (!await AccountStillGoodAsync().ConfigureAwait(false))
                     {
                         await SendErrorAsync(header.StreamId, ErrorCode.AuthFailed, "The account was disabled or its credentials changed.").ConfigureAwait(false);
                         return false;
@@ -223,7 +222,7 @@ internal sealed partial class SxpSession(
     /// <summary>A long-lived connection re-checks its account now and then, so disabling a user or changing a password ends its sessions.</summary>
     private async Task<bool> AccountStillGoodAsync()
     {
-        if (Environment.TickCount64 - _accountCheckedAt < RecheckAccountEvery.TotalMilliseconds)
+        if (Environment.TickCount64 - _accountCheckedAt < options.AccountRecheckInterval.TotalMilliseconds)
         {
             return true;
         }
