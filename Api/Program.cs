@@ -1,7 +1,8 @@
 using SecureXfer.Api.Endpoints;
 using SecureXfer.Api.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings files live beside the binary; the working directory is only where ./data goes.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var startup = builder.AddSecureXfer(args);
 
 var app = builder.Build();

@@ -130,7 +130,7 @@ internal static class SecureXferHostExtensions
         var sxp = (IPEndPoint)state.Sxp!.EndPoint;
         Announce($"Data directory: {state.Data.Root}");
         Announce($"Certificate fingerprint: {CertificateFingerprint.Of(state.Certificate)}");
-        Announce($"REST and Swagger UI: https://{Format(https)}/  (certificate: {ServerCertificate.CertificatePath(state.Data)})");
+        Announce($"REST: https://{Format(https)}/api/v1  (certificate: {ServerCertificate.CertificatePath(state.Data)})");
         Announce($"listening https={Format(https)} sxp={Format(sxp)}");
         await app.WaitForShutdownAsync();
     }

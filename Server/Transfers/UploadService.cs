@@ -79,7 +79,8 @@ public sealed partial class UploadService(
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             var samePath = await db.UploadSessions.Where(s => s.OwnerId == user.Id && s.Path == path.Value).ToListAsync(cancellationToken).ConfigureAwait(false);
-            var resumable = samePath.FirstOrDefault(s => s.Size == request.Size && s.ChunkSize == chunkSize);
+            // The staged session keeps its own chunk size, whatever this open asked for: the answer tells the client.
+            var resumable = samePath.FirstOrDefault(s => s.Size == request.Size);
             foreach (var stale in samePath.Where(s => s != resumable))
             {
                 // A new upload of the same path with another size supersedes older staged attempts.

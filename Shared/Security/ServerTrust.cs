@@ -20,7 +20,8 @@ public sealed class ServerTrust
         _roots = roots;
     }
 
-    public static ServerTrust System { get; } = new();
+    /// <summary>Trust through the system store alone. A new instance each time, so <see cref="LastSeen"/> is never shared.</summary>
+    public static ServerTrust System => new();
 
     public static ServerTrust FromCaFile(string path)
     {
@@ -44,7 +45,8 @@ public sealed class ServerTrust
             return false;
         }
 
-        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        // A copy: the TLS stack disposes its own certificate object once the handshake ends.
+        var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         LastSeen = leaf;
 
         if (_pin is not null)

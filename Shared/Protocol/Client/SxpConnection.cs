@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
+using SecureXfer.Shared.Security;
 
 namespace SecureXfer.Shared.Protocol.Client;
 
@@ -44,6 +45,7 @@ public sealed class SxpConnection : IAsyncDisposable
     {
         var tcp = new TcpClient { NoDelay = true, SendBufferSize = 1 << 20, ReceiveBufferSize = 1 << 20 };
         SslStream? ssl = null;
+        var refused = false;
         try
         {
             await tcp.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
@@ -53,14 +55,25 @@ public sealed class SxpConnection : IAsyncDisposable
                 TargetHost = endpoint.Host,
                 ApplicationProtocols = [new SslApplicationProtocol(SxpLimits.Alpn)],
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                RemoteCertificateValidationCallback = (_, cert, chain, errors) => endpoint.Trust.Validate(cert, chain, errors),
+                RemoteCertificateValidationCallback = (_, cert, chain, errors) =>
+                {
+                    var trusted = endpoint.Trust.Validate(cert, chain, errors);
+                    refused = !trusted;
+                    return trusted;
+                },
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (AuthenticationException ex)
         {
             ssl?.Dispose();
             tcp.Dispose();
-            throw new SxpException(ErrorCode.AuthFailed, $"TLS handshake with {endpoint.Host}:{endpoint.Port} failed: the server certificate is not trusted ({ex.Message}).");
+            if (refused)
+            {
+                var seen = endpoint.Trust.LastSeen is { } certificate ? CertificateFingerprint.Of(certificate) : null;
+                throw new UntrustedServerException($"The certificate of {endpoint.Host}:{endpoint.Port} ({seen ?? "none"}) is not trusted.", seen);
+            }
+
+            throw new IOException($"TLS handshake with {endpoint.Host}:{endpoint.Port} failed: {ex.Message}", ex);
         }
         catch
         {

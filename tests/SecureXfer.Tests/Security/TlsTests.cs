@@ -51,11 +51,11 @@ public sealed class TlsTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var token = await _server.LoginAsync();
         var wrongPin = new SxpEndpoint("127.0.0.1", _server.SxpPort, new ServerTrust("SHA256:" + new string('a', 64)));
         await using var client = new SxpClient(wrongPin, token);
-        var error = await Assert.ThrowsAsync<SxpException>(() => client.ConnectAsync(CancellationToken.None));
-        Assert.Equal(ErrorCode.AuthFailed, error.Code);
-        Assert.Contains("not trusted", error.Message, StringComparison.Ordinal);
-
         using var certificate = _server.Certificate;
+        var error = await Assert.ThrowsAsync<UntrustedServerException>(() => client.ConnectAsync(CancellationToken.None));
+        Assert.Contains("not trusted", error.Message, StringComparison.Ordinal);
+        Assert.Equal(CertificateFingerprint.Of(certificate), error.Fingerprint);
+
         var rightPin = new SxpEndpoint("127.0.0.1", _server.SxpPort, new ServerTrust(CertificateFingerprint.Of(certificate)));
         await using var pinned = new SxpClient(rightPin, token);
         await pinned.ConnectAsync(CancellationToken.None);
@@ -66,8 +66,7 @@ public sealed class TlsTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     {
         var token = await _server.LoginAsync();
         await using var client = new SxpClient(new SxpEndpoint("localhost", _server.SxpPort, ServerTrust.System), token);
-        var error = await Assert.ThrowsAsync<SxpException>(() => client.ConnectAsync(CancellationToken.None));
-        Assert.Equal(ErrorCode.AuthFailed, error.Code);
+        await Assert.ThrowsAsync<UntrustedServerException>(() => client.ConnectAsync(CancellationToken.None));
     }
 }
 

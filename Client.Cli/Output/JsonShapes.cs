@@ -1,0 +1,50 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SecureXfer.Cli.Output;
+
+// The objects printed by --json. Property names are part of the CLI contract.
+
+internal sealed record TransferFileJson(string Local, string Remote, long Bytes, long ResumedFrom, string Sha256);
+
+internal sealed record TransferJson(IReadOnlyList<TransferFileJson> Files, long Bytes, double Seconds);
+
+internal sealed record EntryJson(string Name, string Type, long Size, DateTimeOffset Modified, string? Sha256);
+
+internal sealed record ListJson(IReadOnlyList<EntryJson> Entries);
+
+internal sealed record LoginJson(string Server, string User, DateTimeOffset ExpiresAt, string Fingerprint);
+
+internal sealed record PathOkJson(bool Ok, string Path);
+
+internal sealed record MoveOkJson(bool Ok, string From, string To);
+
+internal sealed record LogoutJson(bool Ok, bool WasLoggedIn);
+
+internal sealed record ErrorBodyJson(
+    string Code,
+    string Message,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Fingerprint);
+
+internal sealed record ErrorJson(ErrorBodyJson Error);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(TransferJson))]
+[JsonSerializable(typeof(EntryJson))]
+[JsonSerializable(typeof(ListJson))]
+[JsonSerializable(typeof(LoginJson))]
+[JsonSerializable(typeof(PathOkJson))]
+[JsonSerializable(typeof(MoveOkJson))]
+[JsonSerializable(typeof(LogoutJson))]
+[JsonSerializable(typeof(ErrorJson))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;
+
+internal static class CliJson
+{
+    /// <summary>Stdout is not HTML: apostrophes and non-ASCII names are written as they are.</summary>
+    public static CliJsonContext Context { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
