@@ -84,6 +84,19 @@ public sealed class ResumeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_resume_that_asks_for_another_chunk_size_follows_the_staged_one()
+    {
+        var sha = await InterruptedUploadAsync("/resume/chunks.bin", 0.4);
+        var held = await StagedChunksAsync();
+
+        await using var client = await _server.ConnectAsync();
+        var result = await client.UploadAsync(_local.Combine("chunks.bin"), "/resume/chunks.bin", new TransferOptions { ChunkSize = 8 << 20 }, null, CancellationToken.None);
+        Assert.Equal(held * Chunk, result.ResumedFrom);
+        Assert.Equal(Size - result.ResumedFrom, result.BytesSent);
+        Assert.Equal(sha, result.Sha256);
+    }
+
+    [Fact]
     public async Task A_staged_chunk_damaged_on_disk_is_detected_and_sent_again()
     {
         var sha = await InterruptedUploadAsync("/resume/b.bin", 0.5);
