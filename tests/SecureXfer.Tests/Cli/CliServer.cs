@@ -25,7 +25,7 @@ public sealed class CliServer : IAsyncLifetime
         return result.Json();
     }
 
-    internal string ServerTail() => string.Join('\n', Server.Output.Split('\n').TakeLast(30));
+    internal string ServerTail() => Server.Tail(30);
 
     /// <summary>A fresh remote directory name, so tests sharing a server do not meet.</summary>
     internal static string RemoteRoot() => "/t-" + Guid.NewGuid().ToString("N")[..12];

@@ -51,6 +51,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>The CA file clients trust: the generated certificate unless the test configured its own.</summary>
     public string? CaFile { get; set; }
 
+    /// <summary>The last lines the server printed, for failure messages.</summary>
+    public string Tail(int lines) => string.Join('\n', Output.Split('\n').TakeLast(lines));
+
     public ServerTrust Trust => ServerTrust.FromCaFile(CaFile ?? CertificatePath);
 
     public SxpEndpoint Endpoint => new("127.0.0.1", SxpPort, Trust);
@@ -137,6 +140,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return clock.Elapsed;
     }
 
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("Not started.");
+
     public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
 
     public HttpClient CreateHttpClient()
@@ -158,7 +163,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public async Task<string> LoginAsync(string username = "admin", string password = AdminPassword)
     {
         using var response = await PostLoginAsync(username, password);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new InvalidOperationException($"Login as {username} failed: {(int)response.StatusCode}.\n{Tail(30)}");
+        }
+
         var login = await response.Content.ReadFromJsonAsync<LoginResponse>();
         return login!.AccessToken;
     }

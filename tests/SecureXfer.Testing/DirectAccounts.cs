@@ -8,7 +8,7 @@ using SecureXfer.Server.Storage;
 namespace SecureXfer.Tests.Support;
 
 /// <summary>The product's account code wired to a server's data directory, for setting up users a test needs.</summary>
-internal sealed class DirectAccounts : IAsyncDisposable
+public sealed class DirectAccounts : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 
 namespace SecureXfer.Tests.Support;
 
-internal static class TestFiles
+public static class TestFiles
 {
     /// <summary>Writes <paramref name="size"/> random bytes in 1 MiB pieces and returns the file's SHA-256 (hex).</summary>
     public static string WriteRandom(string path, long size, int seed = 0)

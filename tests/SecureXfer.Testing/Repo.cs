@@ -1,7 +1,7 @@
 namespace SecureXfer.Tests.Support;
 
 /// <summary>Locates the built server and CLI next to this test assembly's build.</summary>
-internal static class Repo
+public static class Repo
 {
     public static string Root { get; } = FindRoot();
 
@@ -12,6 +12,8 @@ internal static class Repo
     public static string ApiDll => Built("Api", "SecureXfer.Api.dll");
 
     public static string CliDll => Built("Client.Cli", "sxfer.dll");
+
+    public static string BenchmarkDll => Built(Path.Combine("tests", "SecureXfer.Benchmarks"), "SecureXfer.Benchmarks.dll");
 
     private static string Built(string project, string file)
     {

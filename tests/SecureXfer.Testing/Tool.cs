@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace SecureXfer.Tests.Support;
 
 /// <summary>Runs an external program to completion and captures what it printed.</summary>
-internal static class Tool
+public static class Tool
 {
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? environment = null)
     {

@@ -1,7 +1,7 @@
 namespace SecureXfer.Tests.Support;
 
 /// <summary>A scratch directory removed with everything in it on dispose.</summary>
-internal sealed class TempDir : IDisposable
+public sealed class TempDir : IDisposable
 {
     public TempDir(string prefix = "sx")
     {
