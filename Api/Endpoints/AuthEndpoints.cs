@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using SecureXfer.Api.Hosting;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Shared.Rest;
 
@@ -12,6 +13,7 @@ internal static class AuthEndpoints
         auth.MapPost("/login", LoginAsync)
             .WithName("Login")
             .WithSummary("Exchange a username and password for a short-lived access token.")
+            .RequireRateLimiting(SecureXferHostExtensions.LoginRateLimit)
             .AllowAnonymous();
     }
 

@@ -31,6 +31,18 @@ public sealed class SecureXferOptions
     /// <summary>An SXP connection that sends nothing for this long is closed.</summary>
     public TimeSpan SxpIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>An SXP connection must have authenticated this long after it was accepted.</summary>
+    public TimeSpan SxpAuthTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Held chunks listed per UPLOAD_READY frame when a large upload resumes (more follow with the MORE flag).</summary>
+    public int HeldChunksPerFrame { get; set; } = 65536;
+
+    /// <summary>Login attempts allowed per client address per minute; more get 429 with Retry-After.</summary>
+    public int LoginsPerMinute { get; set; } = 30;
+
+    /// <summary>Most connections (REST and SXP together) served at once.</summary>
+    public int MaxConnections { get; set; } = 1000;
+
     /// <summary>How often a long-lived SXP connection re-checks that its account is still enabled and unchanged.</summary>
     public TimeSpan AccountRecheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -31,7 +31,6 @@ internal sealed partial class SxpSession(
 {
     private const int DownloadPiece = 512 * 1024;
     private const int ListBatch = 1000;
-    private static readonly TimeSpan AuthDeadline = TimeSpan.FromSeconds(30);
 
     private readonly PipeWriter _output = connection.Transport.Output;
     private readonly Dictionary<uint, ActiveUpload> _uploads = [];
@@ -39,6 +38,7 @@ internal sealed partial class SxpSession(
     private AuthenticatedUser? _user;
     private ClaimsIdentity? _identity;
     private long _accountCheckedAt;
+    private CancellationTokenSource? _writeStall;
 
     private enum SessionState
     {
@@ -61,9 +61,14 @@ internal sealed partial class SxpSession(
         using var shutdown = lifetime?.ConnectionClosedRequested.Register(() => input.CancelPendingRead());
         try
         {
+            // Before authentication the deadline is absolute from the accept, not renewed by each byte.
+            var authDeadline = Environment.TickCount64 + (long)options.SxpAuthTimeout.TotalMilliseconds;
             while (true)
             {
-                idle.CancelAfter(_state == SessionState.Ready ? options.SxpIdleTimeout : AuthDeadline);
+                var wait = _state == SessionState.Ready
+                    ? options.SxpIdleTimeout
+                    : TimeSpan.FromMilliseconds(Math.Max(1, authDeadline - Environment.TickCount64));
+                idle.CancelAfter(wait);
                 ReadResult result;
                 try
                 {
@@ -71,7 +76,7 @@ internal sealed partial class SxpSession(
                 }
                 catch (OperationCanceledException) when (idle.IsCancellationRequested)
                 {
-                    await SendErrorAsync(0, ErrorCode.BadRequest, _state == SessionState.Ready ? "Idle for too long." : "Authenticate within 30 seconds.").ConfigureAwait(false);
+                    await SendErrorAsync(0, ErrorCode.Timeout, _state == SessionState.Ready ? "Idle for too long." : "Authentication took too long.").ConfigureAwait(false);
                     return;
                 }
 
@@ -130,6 +135,7 @@ internal sealed partial class SxpSession(
             }
 
             _uploads.Clear();
+            _writeStall?.Dispose();
             await input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
         }
@@ -284,14 +290,14 @@ internal sealed partial class SxpSession(
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadOpenRequest);
                 var (upload, ready) = await uploads.OpenAsync(User, request, Closed).ConfigureAwait(false);
                 await BindAsync(id, upload).ConfigureAwait(false);
-                await SendAsync(FrameType.UploadReady, id, ready, SxpJsonContext.Default.UploadReadyResponse).ConfigureAwait(false);
+                await SendReadyAsync(id, ready).ConfigureAwait(false);
                 return true;
             }
 
             case FrameType.UploadAttach:
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadAttachRequest);
-                var (upload, ready) = uploads.Attach(User, request.UploadId);
+                var (upload, ready) = await uploads.AttachAsync(User, request.UploadId, Closed).ConfigureAwait(false);
                 await BindAsync(id, upload).ConfigureAwait(false);
                 await SendAsync(FrameType.UploadReady, id, ready, SxpJsonContext.Default.UploadReadyResponse).ConfigureAwait(false);
                 return true;
@@ -363,7 +369,7 @@ internal sealed partial class SxpSession(
     {
         using var file = await files.OpenReadAsync(User, RemotePath.Parse(request.Path), Closed).ConfigureAwait(false);
         var length = request.Length < 0 ? file.Size - request.Offset : request.Length;
-        if (request.Offset < 0 || request.Offset > file.Size || length < 0 || request.Offset + length > file.Size)
+        if (request.Offset < 0 || request.Offset > file.Size || length < 0 || length > file.Size - request.Offset)
         {
             throw new SxpException(ErrorCode.BadRequest, $"Range {request.Offset}+{request.Length} is outside the file ({file.Size} bytes).");
         }
@@ -394,6 +400,27 @@ internal sealed partial class SxpSession(
 
         FrameWriter.WriteRaw(_output, FrameType.DownloadEnd, streamId, []);
         await FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>UPLOAD_READY, with the held chunks spread over several frames (MORE on all but the last) when there are many.</summary>
+    private async Task SendReadyAsync(uint streamId, UploadReadyResponse ready)
+    {
+        var perFrame = Math.Max(1, options.HeldChunksPerFrame);
+        var count = ready.HaveIndexes.Count;
+        var sent = 0;
+        do
+        {
+            var take = Math.Min(perFrame, count - sent);
+            var part = ready with
+            {
+                HaveIndexes = ready.HaveIndexes.Skip(sent).Take(take).ToList(),
+                HaveCrcs = ready.HaveCrcs.Skip(sent).Take(take).ToList(),
+            };
+            sent += take;
+            FrameWriter.WriteControl(_output, FrameType.UploadReady, streamId, part, SxpJsonContext.Default.UploadReadyResponse, sent < count ? FrameFlags.More : FrameFlags.None);
+            await FlushAsync().ConfigureAwait(false);
+        }
+        while (sent < count);
     }
 
     private async Task BindAsync(uint streamId, ActiveUpload upload)
@@ -434,9 +461,31 @@ internal sealed partial class SxpSession(
         }
     }
 
+    /// <summary>Flushes the output; a peer that reads nothing for the idle timeout is disconnected rather than pinning the session.</summary>
     private async ValueTask FlushAsync()
     {
-        var result = await _output.FlushAsync(Closed).ConfigureAwait(false);
+        var flush = _output.FlushAsync(Closed);
+        FlushResult result;
+        if (flush.IsCompleted)
+        {
+            result = flush.Result;
+        }
+        else
+        {
+            _writeStall ??= new CancellationTokenSource();
+            _writeStall.CancelAfter(options.SxpIdleTimeout);
+            using (_writeStall.Token.Register(static state => ((ConnectionContext)state!).Abort(new ConnectionAbortedException("The peer stopped reading.")), connection))
+            {
+                result = await flush.ConfigureAwait(false);
+            }
+
+            if (!_writeStall.TryReset())
+            {
+                _writeStall.Dispose();
+                _writeStall = null;
+            }
+        }
+
         if (result.IsCompleted || result.IsCanceled)
         {
             throw new ConnectionAbortedException("The peer stopped reading.");

@@ -26,6 +26,10 @@ public sealed class DataDirectory
 
     public string InitialAdminPassword => Path.Combine(Root, "initial-admin-password");
 
+    /// <summary>
+    /// Creates the layout, and makes the root and the database private to the server's account
+    /// even when the directory already existed (a container volume, say) with looser modes.
+    /// </summary>
     public void EnsureCreated()
     {
         foreach (var directory in new[] { Root, Files, Staging, Tls })
@@ -34,6 +38,23 @@ public sealed class DataDirectory
             {
                 Directory.CreateDirectory(directory, OwnerOnly);
             }
+        }
+
+        File.SetUnixFileMode(Root, OwnerOnly);
+        if (!File.Exists(Database))
+        {
+            // SQLite takes an empty file as a new database, and gives its -wal and -shm files the same mode.
+            using var empty = new FileStream(Database, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+
+        foreach (var file in new[] { Database, Database + "-wal", Database + "-shm" }.Where(File.Exists))
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
     }
 

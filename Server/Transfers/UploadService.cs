@@ -67,8 +67,7 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory.");
         }
 
-        var replacing = File.Exists(target);
-        if (replacing && request.Overwrite == OverwritePolicy.Fail)
+        if (File.Exists(target) && request.Overwrite == OverwritePolicy.Fail)
         {
             throw new SxpException(ErrorCode.Conflict, $"'{path}' already exists.");
         }
@@ -83,25 +82,21 @@ public sealed partial class UploadService(
             var resumable = samePath.FirstOrDefault(s => s.Size == request.Size);
             foreach (var stale in samePath.Where(s => s != resumable))
             {
-                // A new upload of the same path with another size supersedes older staged attempts.
+                // A new upload of the same path with another size supersedes older staged attempts;
+                // connections still attached to them are cut off before their data is deleted.
+                await RetireAsync(stale.Id, save: false).ConfigureAwait(false);
                 await DiscardAsync(db, stale.Id).ConfigureAwait(false);
             }
 
             ActiveUpload upload;
             if (resumable is not null)
             {
-                if (_active.TryRemove(resumable.Id, out var previous))
-                {
-                    await previous.CloseAsync().ConfigureAwait(false);
-                    await SaveChunksAsync(previous, force: true, CancellationToken.None).ConfigureAwait(false);
-                    previous.Dispose();
-                }
-
+                await RetireAsync(resumable.Id, save: true).ConfigureAwait(false);
                 upload = await ReloadAsync(db, resumable, path, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await ReserveAsync(db, user, path, request.Size, replacing ? new FileInfo(target).Length : 0, cancellationToken).ConfigureAwait(false);
+                await CheckQuotaAsync(db, user, path, request.Size, null, cancellationToken).ConfigureAwait(false);
                 upload = await CreateAsync(db, user, path, request.Size, chunkSize, request.Overwrite == OverwritePolicy.Replace, cancellationToken).ConfigureAwait(false);
             }
 
@@ -117,14 +112,39 @@ public sealed partial class UploadService(
     }
 
     /// <summary>Joins another connection to an upload in progress, for parallel sending.</summary>
-    public (ActiveUpload Upload, UploadReadyResponse Ready) Attach(AuthenticatedUser user, string uploadId)
+    public async Task<(ActiveUpload Upload, UploadReadyResponse Ready)> AttachAsync(AuthenticatedUser user, string uploadId, CancellationToken cancellationToken)
     {
-        if (!_active.TryGetValue(uploadId ?? string.Empty, out var upload) || upload.OwnerId != user.Id || !upload.TryAttach())
+        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            throw new SxpException(ErrorCode.UploadGone, "No such upload in progress; open it again to resume.");
-        }
+            if (!_active.TryGetValue(uploadId ?? string.Empty, out var upload) || upload.OwnerId != user.Id || !upload.TryAttach())
+            {
+                throw new SxpException(ErrorCode.UploadGone, "No such upload in progress; open it again to resume.");
+            }
 
-        return (upload, Ready(upload));
+            // An attaching connection only sends chunks; the list of held chunks went to the opener.
+            return (upload, new UploadReadyResponse(upload.Id, upload.Size, upload.ChunkSize, Window, [], []));
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Takes an upload out of service (a newer open supersedes it): attached connections get UploadGone from now on.</summary>
+    private async Task RetireAsync(string uploadId, bool save)
+    {
+        if (_active.TryRemove(uploadId, out var previous))
+        {
+            await previous.CloseAsync().ConfigureAwait(false);
+            if (save)
+            {
+                await SaveChunksAsync(previous, force: true, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            previous.Dispose();
+        }
     }
 
     /// <summary>Writes one chunk. Returns false when its CRC32C does not match its bytes (the client should resend it).</summary>
@@ -186,12 +206,28 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.BadRequest, $"{upload.ChunkCount - upload.ReceivedCount} of {upload.ChunkCount} chunks have not arrived.");
         }
 
-        if (!_active.TryRemove(new KeyValuePair<string, ActiveUpload>(upload.Id, upload)))
+        // Opens, attaches and other commits of this user wait until this one is done, so nothing
+        // can write into the staged file between its verification and its rename.
+        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            throw new SxpException(ErrorCode.UploadGone, "The upload is being committed or was reopened.");
-        }
+            if (!_active.TryRemove(new KeyValuePair<string, ActiveUpload>(upload.Id, upload)))
+            {
+                throw new SxpException(ErrorCode.UploadGone, "The upload is being committed or was reopened.");
+            }
 
-        await upload.CloseAsync().ConfigureAwait(false);
+            await upload.CloseAsync().ConfigureAwait(false);
+            return await CommitClosedAsync(user, upload, sha256, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<RemoteEntry> CommitClosedAsync(AuthenticatedUser user, ActiveUpload upload, string sha256, CancellationToken cancellationToken)
+    {
         try
         {
             var actual = upload.FinishHash();
@@ -201,6 +237,9 @@ public sealed partial class UploadService(
             {
                 throw new SxpException(ErrorCode.UploadGone, "The upload was aborted.");
             }
+
+            // The quota is judged again now: the file being replaced may have been moved or removed since the open.
+            await CheckQuotaAsync(db, user, upload.Path, upload.Size, upload.Id, cancellationToken).ConfigureAwait(false);
 
             if (!HashText.Sha256Equals(actual, sha256))
             {
@@ -262,13 +301,17 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.UploadGone, "No such upload.");
         }
 
-        if (_active.TryRemove(uploadId, out var upload))
+        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await upload.CloseAsync().ConfigureAwait(false);
-            upload.Dispose();
+            await RetireAsync(uploadId, save: false).ConfigureAwait(false);
+            await DiscardAsync(db, uploadId).ConfigureAwait(false);
         }
-
-        await DiscardAsync(db, uploadId).ConfigureAwait(false);
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary>A connection lets go of an upload. When none is left, its state is saved and its file closed; a later open resumes it.</summary>
@@ -334,7 +377,11 @@ public sealed partial class UploadService(
         return chunk;
     }
 
-    private async Task ReserveAsync(SecureXferDbContext db, AuthenticatedUser user, RemotePath path, long size, long replacedSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// Files stored (except the one at <paramref name="path"/>, which this upload replaces), plus
+    /// the sizes reserved by the user's other uploads in progress, plus this upload, must fit the quota.
+    /// </summary>
+    private static async Task CheckQuotaAsync(SecureXferDbContext db, AuthenticatedUser user, RemotePath path, long size, string? uploadId, CancellationToken cancellationToken)
     {
         var quota = await db.Users.Where(u => u.Id == user.Id).Select(u => u.QuotaBytes).SingleAsync(cancellationToken).ConfigureAwait(false);
         if (quota is null)
@@ -342,10 +389,9 @@ public sealed partial class UploadService(
             return;
         }
 
-        var stored = await db.Files.Where(f => f.OwnerId == user.Id).SumAsync(f => (long?)f.Size, cancellationToken).ConfigureAwait(false) ?? 0;
-        var reserved = await db.UploadSessions.Where(s => s.OwnerId == user.Id && s.Path != path.Value).SumAsync(s => (long?)s.Size, cancellationToken).ConfigureAwait(false) ?? 0;
-        var needed = stored - replacedSize + reserved + size;
-        if (needed > quota)
+        var stored = await db.Files.Where(f => f.OwnerId == user.Id && f.Path != path.Value).SumAsync(f => (long?)f.Size, cancellationToken).ConfigureAwait(false) ?? 0;
+        var reserved = await db.UploadSessions.Where(s => s.OwnerId == user.Id && s.Path != path.Value && s.Id != uploadId).SumAsync(s => (long?)s.Size, cancellationToken).ConfigureAwait(false) ?? 0;
+        if (stored + reserved + size > quota)
         {
             throw new SxpException(ErrorCode.QuotaExceeded,
                 $"Quota exceeded: {stored} bytes stored and {reserved} reserved by uploads in progress; {size} more would pass the quota of {quota}.");

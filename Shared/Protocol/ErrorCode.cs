@@ -47,4 +47,7 @@ public enum ErrorCode
     Busy = 14,
 
     Internal = 15,
+
+    /// <summary>The connection was idle, too slow to authenticate, or stopped reading; it is closed. Reconnect.</summary>
+    Timeout = 16,
 }

@@ -26,16 +26,22 @@ public sealed partial class SxpClient
         await primary.SendControlAsync(FrameType.UploadOpen, openStream.Id,
             new UploadOpenRequest(remotePath, size, options.ChunkSize, options.Overwrite, null),
             SxpJsonContext.Default.UploadOpenRequest, cancellationToken).ConfigureAwait(false);
+        // A large resumed upload lists its held chunks over several frames.
         UploadReadyResponse ready;
-        using (var frame = await openStream.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            ready = SxpConnection.ExpectControl(frame, FrameType.UploadReady, SxpJsonContext.Default.UploadReadyResponse);
-        }
-
         var have = new Dictionary<int, uint>();
-        for (var i = 0; i < ready.HaveIndexes.Count && i < ready.HaveCrcs.Count; i++)
+        while (true)
         {
-            have[ready.HaveIndexes[i]] = ready.HaveCrcs[i];
+            using var frame = await openStream.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ready = SxpConnection.ExpectControl(frame, FrameType.UploadReady, SxpJsonContext.Default.UploadReadyResponse);
+            for (var i = 0; i < ready.HaveIndexes.Count && i < ready.HaveCrcs.Count; i++)
+            {
+                have[ready.HaveIndexes[i]] = ready.HaveCrcs[i];
+            }
+
+            if ((frame.Header.Flags & FrameFlags.More) == 0)
+            {
+                break;
+            }
         }
 
         var chunkSize = ready.ChunkSize;

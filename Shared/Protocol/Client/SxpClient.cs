@@ -17,12 +17,27 @@ public sealed partial class SxpClient : IAsyncDisposable
         _token = token;
     }
 
-    public async Task<SxpConnection> ConnectAsync(CancellationToken cancellationToken) =>
-        _primary ??= await SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken).ConfigureAwait(false);
+    /// <summary>The primary connection, opened again if the server has closed it (idle timeout, restart).</summary>
+    public async Task<SxpConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (_primary is { IsFaulted: true })
+        {
+            await _primary.DisposeAsync().ConfigureAwait(false);
+            _primary = null;
+        }
 
-    /// <summary>The primary connection plus <paramref name="count"/> - 1 more, opened in parallel.</summary>
+        return _primary ??= await SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The primary connection plus <paramref name="count"/> - 1 more, opened in parallel. Closed ones are replaced.</summary>
     private async Task<IReadOnlyList<SxpConnection>> ConnectionsAsync(int count, CancellationToken cancellationToken)
     {
+        foreach (var dead in _extra.Where(c => c.IsFaulted).ToList())
+        {
+            _extra.Remove(dead);
+            await dead.DisposeAsync().ConfigureAwait(false);
+        }
+
         var primary = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var missing = count - 1 - _extra.Count;
         if (missing > 0)

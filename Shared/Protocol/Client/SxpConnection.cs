@@ -37,13 +37,34 @@ public sealed class SxpConnection : IAsyncDisposable
         _reader = PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 64 * 1024, leaveOpen: true));
     }
 
+    /// <summary>How long connecting, the TLS handshake and authentication may take together.</summary>
+    public static TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>True once the connection is closed or broken; nothing more can be sent on it.</summary>
+    public bool IsFaulted => _fault is not null;
+
     public HelloResponse ServerHello { get; private set; } = null!;
 
     public AuthResponse Identity { get; private set; } = null!;
 
     public static async Task<SxpConnection> ConnectAsync(SxpEndpoint endpoint, string token, CancellationToken cancellationToken)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(ConnectTimeout);
+        try
+        {
+            return await ConnectWithinAsync(endpoint, token, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"Connecting to {endpoint.Host}:{endpoint.Port} took longer than {ConnectTimeout.TotalSeconds:F0} s.");
+        }
+    }
+
+    private static async Task<SxpConnection> ConnectWithinAsync(SxpEndpoint endpoint, string token, CancellationToken cancellationToken)
+    {
         var tcp = new TcpClient { NoDelay = true, SendBufferSize = 1 << 20, ReceiveBufferSize = 1 << 20 };
+        tcp.Client.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         SslStream? ssl = null;
         var refused = false;
         try
@@ -170,6 +191,12 @@ public sealed class SxpConnection : IAsyncDisposable
             await _ssl.WriteAsync(_prefix, cancellationToken).ConfigureAwait(false);
             await _ssl.WriteAsync(data, cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException ex)
+        {
+            // Part of a frame may be on the wire: the byte stream can no longer be trusted.
+            Fail(new IOException("A write was interrupted; the connection is no longer usable.", ex));
+            throw;
+        }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             throw Fail(ex);
@@ -191,6 +218,11 @@ public sealed class SxpConnection : IAsyncDisposable
             {
                 await _ssl.WriteAsync(second, cancellationToken).ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException ex)
+        {
+            Fail(new IOException("A write was interrupted; the connection is no longer usable.", ex));
+            throw;
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {

@@ -24,14 +24,31 @@ public sealed class HostTests
     }
 
     [Fact]
-    public async Task The_data_directory_is_private_to_the_server_account()
+    public async Task The_data_directory_and_database_are_private_to_the_server_account_even_if_the_directory_existed()
     {
         await using var server = await ServerProcess.StartAsync();
+        server.Kill();
+        File.SetUnixFileMode(server.DataDir, (UnixFileMode)0x1ED); // 0755, as a container volume starts
+        File.SetUnixFileMode(Path.Combine(server.DataDir, "securexfer.db"), (UnixFileMode)0x1A4); // 0644
+        await server.StartAgainAsync();
+
         foreach (var dir in new[] { "", "files", "staging", "tls" })
         {
             var mode = File.GetUnixFileMode(Path.Combine(server.DataDir, dir));
             Assert.Equal(UnixFileMode.None, mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.OtherExecute | UnixFileMode.OtherWrite));
         }
+
+        foreach (var file in Directory.GetFiles(server.DataDir, "securexfer.db*"))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+    }
+
+    [Fact]
+    public async Task A_fresh_database_is_created_private()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(server.DataDir, "securexfer.db")));
     }
 
     [Fact]
