@@ -17,7 +17,7 @@ namespace SecureXfer.Shared.Protocol.Client;
 /// </summary>
 public sealed class SxpConnection : IAsyncDisposable
 {
-    private const int StreamCapacity = 32;
+    private const int StreamCapacity = 8;
 
     private readonly TcpClient _tcp;
     private readonly SslStream _ssl;
