@@ -14,8 +14,8 @@ internal static class FileCommands
         var command = new Command("ls", "List a remote directory.") { path };
         command.SetBody(globals, async context =>
         {
-            var target = RemotePaths.Canonical(context.ParseResult.GetRequiredValue(path));
             var session = context.OpenSession();
+            var target = RemotePaths.Canonical(RemotePaths.FromArgument(context.ParseResult.GetRequiredValue(path), session));
             var entries = await session.Client.ListAsync(target, context.CancellationToken).ConfigureAwait(false);
             context.Reporter.Result(
                 new ListJson(entries.Select(HumanFormat.ToJson).ToList()),
@@ -31,8 +31,8 @@ internal static class FileCommands
         var command = new Command("stat", "Show a remote file's size, time and SHA-256.") { path };
         command.SetBody(globals, async context =>
         {
-            var target = RemotePaths.Canonical(context.ParseResult.GetRequiredValue(path));
             var session = context.OpenSession();
+            var target = RemotePaths.Canonical(RemotePaths.FromArgument(context.ParseResult.GetRequiredValue(path), session));
             var entry = await session.Client.StatAsync(target, context.CancellationToken).ConfigureAwait(false);
             context.Reporter.Result(
                 HumanFormat.ToJson(entry),
@@ -49,8 +49,8 @@ internal static class FileCommands
         var command = new Command("rm", "Remove a remote file, or a directory with -r.") { path, recursive };
         command.SetBody(globals, async context =>
         {
-            var target = RemotePaths.Canonical(context.ParseResult.GetRequiredValue(path));
             var session = context.OpenSession();
+            var target = RemotePaths.Canonical(RemotePaths.FromArgument(context.ParseResult.GetRequiredValue(path), session));
             await session.Client.RemoveAsync(target, context.ParseResult.GetValue(recursive), context.CancellationToken).ConfigureAwait(false);
             context.Reporter.Result(new PathOkJson(true, target), CliJson.Context.PathOkJson, () => Console.Out.WriteLine($"Removed {target}"));
         });
@@ -63,8 +63,8 @@ internal static class FileCommands
         var command = new Command("mkdir", "Create a remote directory (and its parents).") { path };
         command.SetBody(globals, async context =>
         {
-            var target = RemotePaths.Canonical(context.ParseResult.GetRequiredValue(path));
             var session = context.OpenSession();
+            var target = RemotePaths.Canonical(RemotePaths.FromArgument(context.ParseResult.GetRequiredValue(path), session));
             await session.Client.MkdirAsync(target, context.CancellationToken).ConfigureAwait(false);
             context.Reporter.Result(new PathOkJson(true, target), CliJson.Context.PathOkJson, () => Console.Out.WriteLine($"Created {target}"));
         });
@@ -79,10 +79,10 @@ internal static class FileCommands
         var command = new Command("mv", "Move or rename a remote file or directory.") { source, destination, force };
         command.SetBody(globals, async context =>
         {
-            var from = RemotePaths.Canonical(context.ParseResult.GetRequiredValue(source));
-            var rawTo = context.ParseResult.GetRequiredValue(destination);
-            var to = RemotePaths.Canonical(rawTo);
             var session = context.OpenSession();
+            var from = RemotePaths.Canonical(RemotePaths.FromArgument(context.ParseResult.GetRequiredValue(source), session));
+            var rawTo = RemotePaths.FromArgument(context.ParseResult.GetRequiredValue(destination), session);
+            var to = RemotePaths.Canonical(rawTo);
             if (RemotePaths.NamesDirectory(rawTo) || await IsDirectoryAsync(session, to, context.CancellationToken).ConfigureAwait(false))
             {
                 to = RemotePaths.Join(to, RemotePaths.NameOf(from));

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SecureXfer.Cli.Remote;
 using SecureXfer.Cli.Transfers;
 
 namespace SecureXfer.Cli.Commands;
@@ -32,7 +33,7 @@ internal static class GetCommand
             var session = context.OpenSession();
             var cancellationToken = context.CancellationToken;
 
-            var plan = await GetPlanner.PlanAsync(session, all[..^1], all[^1], context.ParseResult.GetValue(flags.Recursive), cancellationToken).ConfigureAwait(false);
+            var plan = await GetPlanner.PlanAsync(session, [.. all[..^1].Select(a => RemotePaths.FromArgument(a, session))], all[^1], context.ParseResult.GetValue(flags.Recursive), cancellationToken).ConfigureAwait(false);
             foreach (var directory in plan.Directories)
             {
                 Directory.CreateDirectory(directory);

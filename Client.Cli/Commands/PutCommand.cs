@@ -31,7 +31,7 @@ internal static class PutCommand
             var session = context.OpenSession();
             var cancellationToken = context.CancellationToken;
 
-            var plan = await PutPlanner.PlanAsync(session, all[..^1], all[^1], context.ParseResult.GetValue(flags.Recursive), context.Reporter, cancellationToken).ConfigureAwait(false);
+            var plan = await PutPlanner.PlanAsync(session, all[..^1], RemotePaths.FromArgument(all[^1], session), context.ParseResult.GetValue(flags.Recursive), context.Reporter, cancellationToken).ConfigureAwait(false);
             foreach (var directory in Leaves(plan.Directories))
             {
                 await session.Client.MkdirAsync(directory, cancellationToken).ConfigureAwait(false);

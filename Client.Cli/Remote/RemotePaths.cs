@@ -17,6 +17,38 @@ internal static class RemotePaths
         return path.Value;
     }
 
+    public const string Scheme = "sxfer://";
+
+    /// <summary>
+    /// The path part of a remote argument. <c>sxfer://HOST[:PORT]/path</c> names a path on the
+    /// logged-in server: HOST (and PORT, its SXP or HTTPS port) must be that server's.
+    /// </summary>
+    public static string FromArgument(string input, RemoteSession session)
+    {
+        if (!input.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return input;
+        }
+
+        if (!Uri.TryCreate(input, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            throw new CliException(ExitCodes.Usage, "usage", $"'{input}' is not a valid sxfer://HOST/path address.");
+        }
+
+        var state = session.State;
+        var httpsPort = Uri.TryCreate(state.Server, UriKind.Absolute, out var server) ? server.Port : -1;
+        var hostMatches = string.Equals(uri.Host.Trim('[', ']'), state.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase);
+        var portMatches = uri.IsDefaultPort || uri.Port == state.SxpPort || uri.Port == httpsPort;
+        if (!hostMatches || !portMatches)
+        {
+            throw CliException.NotLoggedIn($"Logged in to {state.Host}, not {uri.Authority}; run 'sxfer login --server https://{uri.Host}:PORT --user NAME' first.");
+        }
+
+        // The path as typed, without percent-decoding surprises beyond what a URL implies.
+        var path = Uri.UnescapeDataString(input[(input.IndexOf('/', Scheme.Length) is var slash and >= 0 ? slash : input.Length)..]);
+        return path.Length == 0 ? "/" : path;
+    }
+
     /// <summary>A trailing '/' means "this is a directory", as with scp and rsync.</summary>
     public static bool NamesDirectory(string input) => input.EndsWith('/');
 

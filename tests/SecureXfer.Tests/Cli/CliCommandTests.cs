@@ -233,3 +233,31 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         }
     }
 }
+
+public sealed class CliUrlTests(CliServer fixture) : IClassFixture<CliServer>
+{
+    [Fact]
+    public async Task Sxfer_urls_name_paths_on_the_logged_in_server_and_no_other()
+    {
+        using var home = new TempDir("sx-url");
+        var cli = CliServer.Runner(home);
+        await fixture.LoginAsync(cli);
+        var file = home.Combine("u.bin");
+        var sha = TestFiles.WriteRandom(file, 100_000);
+        var root = CliServer.RemoteRoot();
+
+        var put = await cli.RunAsync("put", file, $"sxfer://127.0.0.1{root}/u.bin", "--json");
+        Assert.True(put.ExitCode == 0, put.ToString());
+        var stat = await cli.RunAsync("stat", $"sxfer://127.0.0.1:{fixture.Server.SxpPort}{root}/u.bin", "--json");
+        Assert.True(stat.ExitCode == 0, stat.ToString());
+        Assert.Equal(sha, stat.Json().GetProperty("sha256").GetString());
+        var back = home.Combine("back.bin");
+        var get = await cli.RunAsync("get", $"sxfer://127.0.0.1{root}/u.bin", back, "--json");
+        Assert.True(get.ExitCode == 0, get.ToString());
+        Assert.Equal(sha, TestFiles.Sha256(back));
+
+        var elsewhere = await cli.RunAsync("ls", "sxfer://other.example/", "--json");
+        Assert.Equal(3, elsewhere.ExitCode);
+        Assert.Equal("not_logged_in", elsewhere.Json().GetProperty("error").GetProperty("code").GetString());
+    }
+}
