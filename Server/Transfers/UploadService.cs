@@ -417,7 +417,9 @@ public sealed partial class UploadService(
 
         var staging = StagingPath(id);
         var handle = OpenStaging(staging, FileMode.CreateNew);
-        return new ActiveUpload(id, user.Id, path, size, chunkSize, replace, staging, handle);
+
+        // The first batch of chunk records is due a second from now, so a small file is committed before any is written.
+        return new ActiveUpload(id, user.Id, path, size, chunkSize, replace, staging, handle) { LastSavedAt = time.GetTimestamp() };
     }
 
     /// <summary>Rebuilds an upload from its database rows, keeping only chunks whose bytes on disk still match their CRC32C.</summary>
@@ -425,7 +427,7 @@ public sealed partial class UploadService(
     {
         var staging = StagingPath(session.Id);
         var handle = OpenStaging(staging, FileMode.OpenOrCreate);
-        var upload = new ActiveUpload(session.Id, session.OwnerId, path, session.Size, session.ChunkSize, session.ReplaceExisting, staging, handle);
+        var upload = new ActiveUpload(session.Id, session.OwnerId, path, session.Size, session.ChunkSize, session.ReplaceExisting, staging, handle) { LastSavedAt = time.GetTimestamp() };
         var chunks = await db.UploadChunks.Where(c => c.UploadId == session.Id).OrderBy(c => c.ChunkIndex).ToListAsync(cancellationToken).ConfigureAwait(false);
         var damaged = new List<int>();
         var buffer = ArrayPool<byte>.Shared.Rent(session.ChunkSize);
