@@ -369,6 +369,11 @@ internal sealed partial class SxpSession(
     {
         using var file = await files.OpenReadAsync(User, RemotePath.Parse(request.Path), Closed).ConfigureAwait(false);
         var length = request.Length < 0 ? file.Size - request.Offset : request.Length;
+        if (request.Clamp && request.Offset >= 0 && request.Offset <= file.Size)
+        {
+            length = Math.Min(length, file.Size - request.Offset);
+        }
+
         if (request.Offset < 0 || request.Offset > file.Size || length < 0 || length > file.Size - request.Offset)
         {
             throw new SxpException(ErrorCode.BadRequest, $"Range {request.Offset}+{request.Length} is outside the file ({file.Size} bytes).");

@@ -72,7 +72,11 @@ public sealed record UploadCommitRequest(string UploadId, string Sha256);
 
 public sealed record UploadAbortRequest(string UploadId);
 
-public sealed record DownloadOpenRequest(string Path, long Offset, long Length);
+/// <summary>A byte range of a file. Length -1 means to the end; with <see cref="Clamp"/>, a range past the end is cut there instead of refused.</summary>
+public sealed record DownloadOpenRequest(string Path, long Offset, long Length)
+{
+    public bool Clamp { get; init; }
+}
 
 public sealed record DownloadReadyResponse(long Size, string Sha256, DateTimeOffset Modified, long Offset, long Length);
 

@@ -19,34 +19,81 @@ public sealed partial class SxpClient
     public async Task<TransferResult> DownloadAsync(string remotePath, string localPath, TransferOptions options, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var primary = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        var probe = await ProbeAsync(primary, remotePath, cancellationToken).ConfigureAwait(false);
-
         var partialPath = localPath + PartialSuffix;
         var statePath = partialPath + ".json";
-        var done = PartialState.Load(statePath, partialPath, probe.Size, probe.Sha256);
+        var pacer = new RatePacer(options.RateLimit);
+
+        // A fresh download asks for its first piece straight away: the answer's header carries the
+        // size and SHA-256, so a small file takes one request. A partial one is checked first.
+        var fresh = !File.Exists(statePath) || !File.Exists(partialPath);
+        DownloadReadyResponse? probe = null;
+        ByteRanges done;
+        if (fresh)
+        {
+            File.Delete(statePath);
+            done = new ByteRanges();
+        }
+        else
+        {
+            probe = await ProbeAsync(primary, remotePath, cancellationToken).ConfigureAwait(false);
+            done = PartialState.Load(statePath, partialPath, probe.Size, probe.Sha256);
+        }
+
         var resumedFrom = done.Total;
-        var missing = done.Missing(probe.Size);
-        var remaining = missing.Sum(r => r.End - r.Start);
-
-        var lanesWanted = Math.Clamp((int)Math.Min(options.Parallel, Math.Max(1, remaining / MinimumSplit)), 1, 16);
-        var pieces = Split(missing, lanesWanted);
-        var hashAsWeGo = lanesWanted == 1 && missing.Count <= 1 && done.ContiguousPrefix == resumedFrom;
-
         long received = 0;
-        using var file = File.OpenHandle(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        using var file = File.OpenHandle(partialPath, fresh ? FileMode.Create : FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long hashedPrefix = 0;
         var saveGate = new SemaphoreSlim(1, 1);
         var lastSave = Environment.TickCount64;
-        try
+
+        void Stored(long offset, int length)
         {
-            if (hashAsWeGo && resumedFrom > 0)
+            lock (done)
             {
-                await HashRangeAsync(file, sha, 0, resumedFrom, cancellationToken).ConfigureAwait(false);
+                done.Add(offset, offset + length);
             }
 
+            var total = resumedFrom + Interlocked.Add(ref received, length);
+            progress?.Report(total);
+            if (probe is not null && Environment.TickCount64 - lastSave > 1000 && saveGate.Wait(0))
+            {
+                try
+                {
+                    lastSave = Environment.TickCount64;
+                    lock (done)
+                    {
+                        PartialState.Save(statePath, probe.Size, probe.Sha256, done);
+                    }
+                }
+                finally
+                {
+                    saveGate.Release();
+                }
+            }
+        }
+
+        try
+        {
             progress?.Report(resumedFrom);
-            var connections = await ConnectionsAsync(lanesWanted, cancellationToken).ConfigureAwait(false);
-            var pacer = new RatePacer(options.RateLimit);
+            if (fresh)
+            {
+                probe = await FetchRangeAsync(primary, remotePath, null, 0, MinimumSplit, clamp: true, file, sha, pacer, Stored, cancellationToken).ConfigureAwait(false);
+                hashedPrefix = done.Total;
+            }
+
+            var meta = probe!;
+            var missing = done.Missing(meta.Size);
+            var remaining = missing.Sum(r => r.End - r.Start);
+            var lanesWanted = Math.Clamp((int)Math.Min(options.Parallel, Math.Max(1, remaining / MinimumSplit)), 1, 16);
+            var pieces = Split(missing, lanesWanted);
+            var hashAsWeGo = lanesWanted == 1 && missing.Count <= 1 && done.ContiguousPrefix == done.Total;
+            if (hashAsWeGo && hashedPrefix < done.Total)
+            {
+                await HashRangeAsync(file, sha, hashedPrefix, done.Total, cancellationToken).ConfigureAwait(false);
+            }
+
+            var connections = pieces.Count == 0 ? [] : await ConnectionsAsync(lanesWanted, cancellationToken).ConfigureAwait(false);
             var queue = new Queue<(long Start, long End)>(pieces);
 
             async Task RunLaneAsync(SxpConnection connection)
@@ -62,69 +109,50 @@ public sealed partial class SxpClient
                         }
                     }
 
-                    await FetchRangeAsync(connection, remotePath, probe.Sha256, piece.Start, piece.End - piece.Start, file,
-                        hashAsWeGo ? sha : null, pacer, (offset, length) =>
-                        {
-                            lock (done)
-                            {
-                                done.Add(offset, offset + length);
-                            }
-
-                            var total = resumedFrom + Interlocked.Add(ref received, length);
-                            progress?.Report(total);
-                            if (Environment.TickCount64 - lastSave > 1000 && saveGate.Wait(0))
-                            {
-                                try
-                                {
-                                    lastSave = Environment.TickCount64;
-                                    lock (done)
-                                    {
-                                        PartialState.Save(statePath, probe.Size, probe.Sha256, done);
-                                    }
-                                }
-                                finally
-                                {
-                                    saveGate.Release();
-                                }
-                            }
-                        }, cancellationToken).ConfigureAwait(false);
+                    await FetchRangeAsync(connection, remotePath, meta.Sha256, piece.Start, piece.End - piece.Start, clamp: false, file,
+                        hashAsWeGo ? sha : null, pacer, Stored, cancellationToken).ConfigureAwait(false);
                 }
             }
 
             await Task.WhenAll(connections.Select(RunLaneAsync)).ConfigureAwait(false);
 
-            string actual;
-            if (hashAsWeGo)
+            if (!hashAsWeGo)
             {
-                actual = HashText.ToHex(sha.GetHashAndReset());
-            }
-            else
-            {
-                await HashRangeAsync(file, sha, 0, probe.Size, cancellationToken).ConfigureAwait(false);
-                actual = HashText.ToHex(sha.GetHashAndReset());
+                sha.GetHashAndReset();
+                await HashRangeAsync(file, sha, 0, meta.Size, cancellationToken).ConfigureAwait(false);
             }
 
-            if (!HashText.Sha256Equals(actual, probe.Sha256))
+            var actual = HashText.ToHex(sha.GetHashAndReset());
+            if (!HashText.Sha256Equals(actual, meta.Sha256))
             {
                 file.Dispose();
                 File.Delete(partialPath);
                 File.Delete(statePath);
-                throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch for {remotePath}: expected {probe.Sha256}, got {actual}. The partial download was discarded.");
+                throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch for {remotePath}: expected {meta.Sha256}, got {actual}. The partial download was discarded.");
             }
 
             RandomAccess.FlushToDisk(file);
             file.Dispose();
             File.Move(partialPath, localPath, overwrite: true);
             File.Delete(statePath);
-            return new TransferResult(localPath, remotePath, probe.Size, resumedFrom, received, actual);
+            return new TransferResult(localPath, remotePath, meta.Size, resumedFrom, received, actual);
         }
         finally
         {
             if (File.Exists(partialPath))
             {
-                lock (done)
+                if (probe is null)
                 {
-                    PartialState.Save(statePath, probe.Size, probe.Sha256, done);
+                    // Nothing is known about the remote file: a partial file without a state is never trusted.
+                    file.Dispose();
+                    File.Delete(partialPath);
+                }
+                else
+                {
+                    lock (done)
+                    {
+                        PartialState.Save(statePath, probe.Size, probe.Sha256, done);
+                    }
                 }
             }
 
@@ -152,20 +180,28 @@ public sealed partial class SxpClient
         return ready;
     }
 
-    private static async Task FetchRangeAsync(
-        SxpConnection connection, string remotePath, string expectedSha256, long start, long length,
+    /// <summary>
+    /// Fetches one byte range into <paramref name="file"/>. With <paramref name="expectedSha256"/>,
+    /// the server's file must still be that version; with <paramref name="clamp"/>, a range past the
+    /// end is cut at the end. Returns the server's description of the file.
+    /// </summary>
+    private static async Task<DownloadReadyResponse> FetchRangeAsync(
+        SxpConnection connection, string remotePath, string? expectedSha256, long start, long length, bool clamp,
         SafeFileHandle file, IncrementalHash? sha, RatePacer pacer, Action<long, int> stored, CancellationToken cancellationToken)
     {
         using var stream = connection.OpenStream();
-        await connection.SendControlAsync(FrameType.DownloadOpen, stream.Id, new DownloadOpenRequest(remotePath, start, length), SxpJsonContext.Default.DownloadOpenRequest, cancellationToken).ConfigureAwait(false);
+        await connection.SendControlAsync(FrameType.DownloadOpen, stream.Id, new DownloadOpenRequest(remotePath, start, length) { Clamp = clamp }, SxpJsonContext.Default.DownloadOpenRequest, cancellationToken).ConfigureAwait(false);
+        DownloadReadyResponse ready;
         using (var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var ready = SxpConnection.ExpectControl(frame, FrameType.DownloadReady, SxpJsonContext.Default.DownloadReadyResponse);
-            if (!HashText.Sha256Equals(ready.Sha256, expectedSha256))
+            ready = SxpConnection.ExpectControl(frame, FrameType.DownloadReady, SxpJsonContext.Default.DownloadReadyResponse);
+            if (expectedSha256 is not null && !HashText.Sha256Equals(ready.Sha256, expectedSha256))
             {
                 throw new SxpException(ErrorCode.Conflict, $"{remotePath} changed on the server during the download; run it again.");
             }
         }
+
+        length = ready.Length;
 
         var expected = start;
         while (true)
@@ -203,6 +239,8 @@ public sealed partial class SxpClient
         {
             throw new SxpException(ErrorCode.BadFrame, $"The server ended the range at {expected}, expected {start + length}.");
         }
+
+        return ready;
     }
 
     private static async Task HashRangeAsync(SafeFileHandle file, IncrementalHash sha, long start, long end, CancellationToken cancellationToken)

@@ -174,3 +174,46 @@ public sealed class LoginRateLimitTests
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
     }
 }
+
+public sealed class DownloadRangeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task A_clamped_range_past_the_end_is_cut_there_and_says_so()
+    {
+        var server = fixture.Server;
+        using var dir = new TempDir("sx-clamp");
+        var file = dir.Combine("f");
+        TestFiles.WriteRandom(file, 1000);
+        var token = await server.LoginAsync();
+        await using (var client = new SxpClient(server.Endpoint, token))
+        {
+            await client.UploadAsync(file, "/clamp.bin", new TransferOptions(), null, CancellationToken.None);
+        }
+
+        await using var raw = await RawSxp.ConnectAuthenticatedAsync(server, token);
+        await raw.SendAsync(FrameType.DownloadOpen, 5, new DownloadOpenRequest("/clamp.bin", 600, 1 << 20) { Clamp = true }, SxpJsonContext.Default.DownloadOpenRequest);
+        var (header, payload) = await raw.ReadAsync();
+        Assert.Equal(FrameType.DownloadReady, header.Type);
+        Assert.Equal(400, RawSxp.Decode(payload, SxpJsonContext.Default.DownloadReadyResponse).Length);
+        var (data, _) = await raw.ReadAsync();
+        Assert.Equal(FrameType.Data, data.Type);
+        Assert.Equal(400u + SxpLimits.DataPrefixSize, data.Length);
+        Assert.Equal(FrameType.DownloadEnd, (await raw.ReadAsync()).Header.Type);
+
+        await raw.SendAsync(FrameType.DownloadOpen, 7, new DownloadOpenRequest("/clamp.bin", 600, 1 << 20), SxpJsonContext.Default.DownloadOpenRequest);
+        Assert.Equal(ErrorCode.BadRequest, (await raw.ReadErrorAsync()).Code);
+        await raw.SendAsync(FrameType.DownloadOpen, 9, new DownloadOpenRequest("/clamp.bin", 1001, 10) { Clamp = true }, SxpJsonContext.Default.DownloadOpenRequest);
+        Assert.Equal(ErrorCode.BadRequest, (await raw.ReadErrorAsync()).Code);
+    }
+
+    [Fact]
+    public async Task A_download_of_a_missing_file_leaves_no_partial_file_behind()
+    {
+        using var dir = new TempDir("sx-missing");
+        await using var client = await fixture.Server.ConnectAsync();
+        var target = dir.Combine("nothing");
+        var error = await Assert.ThrowsAsync<SxpException>(() => client.DownloadAsync("/no/such/file", target, new TransferOptions(), null, CancellationToken.None));
+        Assert.Equal(ErrorCode.NotFound, error.Code);
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+}
