@@ -229,26 +229,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     private static async Task<string> HashHandleAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size, CancellationToken cancellationToken)
     {
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
-        {
-            for (long offset = 0; offset < size;)
-            {
-                var read = await RandomAccess.ReadAsync(handle, buffer, offset, cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                sha.AppendData(buffer, 0, read);
-                offset += read;
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
-
+        await HashText.AppendRangeAsync(handle, sha, 0, size, cancellationToken).ConfigureAwait(false);
         return HashText.ToHex(sha.GetHashAndReset());
     }
 

@@ -72,9 +72,7 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.Conflict, $"'{path}' already exists.");
         }
 
-        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             var samePath = await db.UploadSessions.Where(s => s.OwnerId == user.Id && s.Path == path.Value).ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -105,18 +103,12 @@ public sealed partial class UploadService(
             LogOpened(logger, upload.Id, user.Id, upload.Size, upload.ReceivedCount, upload.ChunkCount);
             return (upload, Ready(upload));
         }
-        finally
-        {
-            gate.Release();
-        }
     }
 
     /// <summary>Joins another connection to an upload in progress, for parallel sending.</summary>
     public async Task<(ActiveUpload Upload, UploadReadyResponse Ready)> AttachAsync(AuthenticatedUser user, string uploadId, CancellationToken cancellationToken)
     {
-        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
         {
             if (!_active.TryGetValue(uploadId ?? string.Empty, out var upload) || upload.OwnerId != user.Id || !upload.TryAttach())
             {
@@ -125,10 +117,6 @@ public sealed partial class UploadService(
 
             // An attaching connection only sends chunks; the list of held chunks went to the opener.
             return (upload, new UploadReadyResponse(upload.Id, upload.Size, upload.ChunkSize, Window, [], []));
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -208,9 +196,7 @@ public sealed partial class UploadService(
 
         // Opens, attaches and other commits of this user wait until this one is done, so nothing
         // can write into the staged file between its verification and its rename.
-        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
         {
             if (!_active.TryRemove(new KeyValuePair<string, ActiveUpload>(upload.Id, upload)))
             {
@@ -219,10 +205,6 @@ public sealed partial class UploadService(
 
             await upload.CloseAsync().ConfigureAwait(false);
             return await CommitClosedAsync(user, upload, sha256, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -301,16 +283,10 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.UploadGone, "No such upload.");
         }
 
-        var gate = _userLocks.GetOrAdd(user.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
         {
             await RetireAsync(uploadId, save: false).ConfigureAwait(false);
             await DiscardAsync(db, uploadId).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -360,6 +336,30 @@ public sealed partial class UploadService(
     }
 
     private UploadReadyResponse Ready(ActiveUpload upload) => Ready(upload, Window);
+
+    /// <summary>
+    /// Opens, attaches, commits and aborts of one user run one at a time: quota reservations
+    /// cannot race, and nothing writes into a staged file between its verification and its rename.
+    /// </summary>
+    private async Task<IDisposable> LockUserAsync(long userId, CancellationToken cancellationToken)
+    {
+        var gate = _userLocks.GetOrAdd(userId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new Release(gate);
+    }
+
+    private sealed class Release(SemaphoreSlim gate) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
 
     private static int ChooseChunkSize(long size, int requested)
     {

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace SecureXfer.Shared.Hashing;
 
@@ -26,10 +28,27 @@ public static class HashText
         return CryptographicOperations.FixedTimeEquals(x, y);
     }
 
-    public static async Task<string> Sha256OfFileAsync(string path, CancellationToken cancellationToken)
+    /// <summary>Feeds bytes [<paramref name="start"/>, <paramref name="end"/>) of an open file into <paramref name="hash"/>, 1 MiB at a time.</summary>
+    public static async Task AppendRangeAsync(SafeFileHandle file, IncrementalHash hash, long start, long end, CancellationToken cancellationToken)
     {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous);
-        var digest = await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
-        return ToHex(digest);
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            for (var offset = start; offset < end;)
+            {
+                var read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - offset)), offset, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IOException("The file is shorter than expected.");
+                }
+
+                hash.AppendData(buffer, 0, read);
+                offset += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

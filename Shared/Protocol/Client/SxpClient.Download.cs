@@ -90,7 +90,7 @@ public sealed partial class SxpClient
             var hashAsWeGo = lanesWanted == 1 && missing.Count <= 1 && done.ContiguousPrefix == done.Total;
             if (hashAsWeGo && hashedPrefix < done.Total)
             {
-                await HashRangeAsync(file, sha, hashedPrefix, done.Total, cancellationToken).ConfigureAwait(false);
+                await HashText.AppendRangeAsync(file, sha, hashedPrefix, done.Total, cancellationToken).ConfigureAwait(false);
             }
 
             var connections = pieces.Count == 0 ? [] : await ConnectionsAsync(lanesWanted, cancellationToken).ConfigureAwait(false);
@@ -119,7 +119,7 @@ public sealed partial class SxpClient
             if (!hashAsWeGo)
             {
                 sha.GetHashAndReset();
-                await HashRangeAsync(file, sha, 0, meta.Size, cancellationToken).ConfigureAwait(false);
+                await HashText.AppendRangeAsync(file, sha, 0, meta.Size, cancellationToken).ConfigureAwait(false);
             }
 
             var actual = HashText.ToHex(sha.GetHashAndReset());
@@ -241,25 +241,6 @@ public sealed partial class SxpClient
         }
 
         return ready;
-    }
-
-    private static async Task HashRangeAsync(SafeFileHandle file, IncrementalHash sha, long start, long end, CancellationToken cancellationToken)
-    {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
-        {
-            for (var offset = start; offset < end;)
-            {
-                var length = (int)Math.Min(buffer.Length, end - offset);
-                await ReadExactlyAsync(file, buffer.AsMemory(0, length), offset, cancellationToken).ConfigureAwait(false);
-                sha.AppendData(buffer, 0, length);
-                offset += length;
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     /// <summary>Cuts the missing ranges into about <paramref name="parts"/> pieces of similar size.</summary>

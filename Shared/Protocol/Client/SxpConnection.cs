@@ -25,7 +25,6 @@ public sealed class SxpConnection : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentDictionary<uint, Channel<InboundFrame>> _streams = new();
     private readonly CancellationTokenSource _closing = new();
-    private readonly byte[] _prefix = new byte[SxpLimits.HeaderSize + SxpLimits.DataPrefixSize];
     private Task _readLoop = Task.CompletedTask;
     private Exception? _fault;
     private int _nextStreamId;
@@ -181,32 +180,14 @@ public sealed class SxpConnection : IAsyncDisposable
         await WriteAsync(buffer.WrittenMemory, default, cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask SendDataAsync(uint streamId, long offset, uint crc32c, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public ValueTask SendDataAsync(uint streamId, long offset, uint crc32c, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ThrowIfFaulted();
-            FrameWriter.WriteDataPrefix(_prefix, streamId, offset, crc32c, data.Length);
-            await _ssl.WriteAsync(_prefix, cancellationToken).ConfigureAwait(false);
-            await _ssl.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex)
-        {
-            // Part of a frame may be on the wire: the byte stream can no longer be trusted.
-            Fail(new IOException("A write was interrupted; the connection is no longer usable.", ex));
-            throw;
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            throw Fail(ex);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        var prefix = new byte[SxpLimits.HeaderSize + SxpLimits.DataPrefixSize];
+        FrameWriter.WriteDataPrefix(prefix, streamId, offset, crc32c, data.Length);
+        return WriteAsync(prefix, data, cancellationToken);
     }
 
+    /// <summary>Writes one frame (in one or two pieces) under the write lock; a write cut short fails the connection.</summary>
     private async ValueTask WriteAsync(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -221,6 +202,7 @@ public sealed class SxpConnection : IAsyncDisposable
         }
         catch (OperationCanceledException ex)
         {
+            // Part of a frame may be on the wire: the byte stream can no longer be trusted.
             Fail(new IOException("A write was interrupted; the connection is no longer usable.", ex));
             throw;
         }
