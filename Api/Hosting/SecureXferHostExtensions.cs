@@ -137,6 +137,7 @@ internal static class SecureXferHostExtensions
         });
 
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, TransferMemoryPoolFactory>();
         return state;
     }
 

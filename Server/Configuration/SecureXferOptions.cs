@@ -46,6 +46,13 @@ public sealed class SecureXferOptions
     /// <summary>How often a long-lived SXP connection re-checks that its account is still enabled and unchanged.</summary>
     public TimeSpan AccountRecheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Write staged uploads (and read large downloads that are not cached) unbuffered, with O_DIRECT,
+    /// where the file system allows it. Uploads are flushed to disk before they are acknowledged, so
+    /// this skips a copy through the page cache. Turn off for file systems with unusual O_DIRECT rules.
+    /// </summary>
+    public bool DirectIo { get; set; } = true;
+
     /// <summary>bcrypt work factor for new password hashes.</summary>
     public int BcryptCost { get; set; } = 12;
 }

@@ -10,6 +10,7 @@ using SecureXfer.Server.Configuration;
 using SecureXfer.Server.Storage;
 using SecureXfer.Server.Transfers;
 using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.IO;
 using SecureXfer.Shared.Paths;
 using SecureXfer.Shared.Protocol;
 
@@ -384,13 +385,14 @@ internal sealed partial class SxpSession(
             SxpJsonContext.Default.DownloadReadyResponse).ConfigureAwait(false);
 
         const int prefix = SxpLimits.HeaderSize + SxpLimits.DataPrefixSize;
+        using var reader = new CacheAwareReader(file.Handle, options.DirectIo);
         var offset = request.Offset;
         var end = request.Offset + length;
         while (offset < end)
         {
             var want = (int)Math.Min(DownloadPiece, end - offset);
             var memory = _output.GetMemory(prefix + want);
-            var read = await RandomAccess.ReadAsync(file.Handle, memory.Slice(prefix, want), offset, Closed).ConfigureAwait(false);
+            var read = reader.Read(memory.Slice(prefix, want), offset);
             if (read == 0)
             {
                 throw new SxpException(ErrorCode.Conflict, "The file shrank while it was being sent.");

@@ -1,7 +1,7 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.IO;
 using SecureXfer.Shared.Paths;
 
 namespace SecureXfer.Server.Transfers;
@@ -17,14 +17,14 @@ public sealed class ActiveUpload : IDisposable
     private readonly bool[] _received;
     private readonly uint[] _crcs;
     private readonly List<(int Index, uint Crc)> _unsaved = [];
-    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly OrderedHasher _hash = new();
     private int _receivedCount;
-    private int _hashedChunks;
+    private int _contiguous;
     private bool _hashStale;
     private int _attachments;
     private int _inflight;
 
-    internal ActiveUpload(string id, long ownerId, RemotePath path, long size, int chunkSize, bool replaceExisting, string stagingPath, SafeFileHandle handle)
+    internal ActiveUpload(string id, long ownerId, RemotePath path, long size, int chunkSize, bool replaceExisting, string stagingPath, SafeFileHandle handle, SafeFileHandle? direct)
     {
         Id = id;
         OwnerId = ownerId;
@@ -34,6 +34,7 @@ public sealed class ActiveUpload : IDisposable
         ReplaceExisting = replaceExisting;
         StagingPath = stagingPath;
         Handle = handle;
+        Direct = direct;
         ChunkCount = (int)((size + chunkSize - 1) / chunkSize);
         _received = new bool[ChunkCount];
         _crcs = new uint[ChunkCount];
@@ -56,6 +57,9 @@ public sealed class ActiveUpload : IDisposable
     public string StagingPath { get; }
 
     internal SafeFileHandle Handle { get; }
+
+    /// <summary>An unbuffered handle on the same staging file for aligned chunks, when the file system offers one.</summary>
+    internal SafeFileHandle? Direct { get; private set; }
 
     /// <summary>When chunk records were last written to the database (a <see cref="TimeProvider"/> timestamp).</summary>
     internal long LastSavedAt { get; set; }
@@ -167,32 +171,70 @@ public sealed class ActiveUpload : IDisposable
     {
         lock (_gate)
         {
-            if (_received[index])
+            if (Record(index, crc))
             {
-                if (index < _hashedChunks && _crcs[index] != crc)
-                {
-                    // Replaced after it was hashed: the running hash no longer describes the file.
-                    _hashStale = true;
-                }
+                _hash.Offer((long)index * ChunkSize, data);
+                CatchUp();
             }
-            else
+        }
+    }
+
+    /// <summary>Records a chunk now on disk, taking ownership of the buffer that holds it: hashed now, kept for later, or returned.</summary>
+    internal void MarkReceived(int index, uint crc, AlignedBuffer buffer, int length)
+    {
+        lock (_gate)
+        {
+            if (!Record(index, crc) || Closed)
             {
-                _received[index] = true;
-                _receivedCount++;
+                buffer.Dispose();
+                return;
             }
 
-            _crcs[index] = crc;
-            _unsaved.Add((index, crc));
-            if (index == _hashedChunks && !_hashStale)
-            {
-                foreach (var segment in data)
-                {
-                    _sha.AppendData(segment.Span);
-                }
+            _hash.Offer((long)index * ChunkSize, buffer, length);
+            CatchUp();
+        }
+    }
 
-                _hashedChunks++;
-                CatchUpFromDisk();
+    /// <summary>Notes a chunk as held. Returns false when the running hash can no longer be extended in order.</summary>
+    private bool Record(int index, uint crc)
+    {
+        if (_received[index])
+        {
+            if ((long)(index + 1) * ChunkSize <= _hash.Hashed && _crcs[index] != crc)
+            {
+                // Replaced after it was hashed: the running hash no longer describes the file.
+                _hashStale = true;
             }
+        }
+        else
+        {
+            _received[index] = true;
+            _receivedCount++;
+        }
+
+        _crcs[index] = crc;
+        _unsaved.Add((index, crc));
+        return !_hashStale;
+    }
+
+    /// <summary>Hashes on through the chunks that now follow the hashed prefix without a gap.</summary>
+    private void CatchUp()
+    {
+        while (_contiguous < ChunkCount && _received[_contiguous])
+        {
+            _contiguous++;
+        }
+
+        _hash.CatchUp(Math.Min(Size, (long)_contiguous * ChunkSize), Handle, Direct);
+    }
+
+    /// <summary>Unbuffered writes failed on this file system: later chunks go through the ordinary handle.</summary>
+    internal void StopDirect()
+    {
+        lock (_gate)
+        {
+            Direct?.Dispose();
+            Direct = null;
         }
     }
 
@@ -204,11 +246,7 @@ public sealed class ActiveUpload : IDisposable
             _received[index] = true;
             _receivedCount++;
             _crcs[index] = crc;
-            if (index == _hashedChunks)
-            {
-                _sha.AppendData(data);
-                _hashedChunks++;
-            }
+            _hash.Offer((long)index * ChunkSize, data);
         }
     }
 
@@ -240,61 +278,24 @@ public sealed class ActiveUpload : IDisposable
         {
             if (_hashStale)
             {
-                _sha.GetHashAndReset();
-                _hashedChunks = 0;
+                _hash.Restart();
                 _hashStale = false;
             }
 
-            CatchUpFromDisk();
-            if (_hashedChunks != ChunkCount)
+            CatchUp();
+            if (_hash.Hashed != Size)
             {
                 throw new InvalidOperationException("Hash requested before every chunk arrived.");
             }
 
-            return HashText.ToHex(_sha.GetHashAndReset());
-        }
-    }
-
-    /// <summary>Hashes chunks that arrived out of order and now follow the hashed prefix, reading them back from the staging file.</summary>
-    private void CatchUpFromDisk()
-    {
-        if (_hashedChunks >= ChunkCount || !_received[_hashedChunks])
-        {
-            return;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        try
-        {
-            while (_hashedChunks < ChunkCount && _received[_hashedChunks])
-            {
-                var length = ChunkLength(_hashedChunks);
-                var offset = (long)_hashedChunks * ChunkSize;
-                var read = 0;
-                while (read < length)
-                {
-                    var n = RandomAccess.Read(Handle, buffer.AsSpan(read, length - read), offset + read);
-                    if (n == 0)
-                    {
-                        throw new IOException("The staging file is shorter than its recorded chunks.");
-                    }
-
-                    read += n;
-                }
-
-                _sha.AppendData(buffer, 0, length);
-                _hashedChunks++;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            return HashText.ToHex(_hash.Finish());
         }
     }
 
     public void Dispose()
     {
+        Direct?.Dispose();
         Handle.Dispose();
-        _sha.Dispose();
+        _hash.Dispose();
     }
 }

@@ -3,11 +3,13 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Configuration;
 using SecureXfer.Server.Persistence;
 using SecureXfer.Server.Storage;
 using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.IO;
 using SecureXfer.Shared.Paths;
 using SecureXfer.Shared.Protocol;
 
@@ -149,24 +151,12 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.BadRequest, $"Chunk {index} must be {upload.ChunkLength(index)} bytes, not {bytes.Length}.");
         }
 
-        if (Crc32C.Compute(bytes) != crc)
+        var stored = upload.Direct is not null && DirectIo.IsAligned(offset, bytes.Length)
+            ? await WriteDirectAsync(upload, index, offset, crc, bytes, cancellationToken).ConfigureAwait(false)
+            : await WriteBufferedAsync(upload, index, offset, crc, bytes, cancellationToken).ConfigureAwait(false);
+        if (!stored)
         {
             return false;
-        }
-
-        if (!upload.BeginWrite())
-        {
-            throw new SxpException(ErrorCode.UploadGone, "This upload was committed, aborted or reopened elsewhere.");
-        }
-
-        try
-        {
-            await WriteAtAsync(upload, bytes, offset, cancellationToken).ConfigureAwait(false);
-            upload.MarkReceived(index, crc, bytes);
-        }
-        finally
-        {
-            upload.EndWrite();
         }
 
         if (upload.UnsavedCount >= SaveEvery || time.GetElapsedTime(upload.LastSavedAt) > SaveInterval)
@@ -419,7 +409,7 @@ public sealed partial class UploadService(
         var handle = OpenStaging(staging, FileMode.CreateNew);
 
         // The first batch of chunk records is due a second from now, so a small file is committed before any is written.
-        return new ActiveUpload(id, user.Id, path, size, chunkSize, replace, staging, handle) { LastSavedAt = time.GetTimestamp() };
+        return new ActiveUpload(id, user.Id, path, size, chunkSize, replace, staging, handle, OpenDirect(handle, size)) { LastSavedAt = time.GetTimestamp() };
     }
 
     /// <summary>Rebuilds an upload from its database rows, keeping only chunks whose bytes on disk still match their CRC32C.</summary>
@@ -427,7 +417,10 @@ public sealed partial class UploadService(
     {
         var staging = StagingPath(session.Id);
         var handle = OpenStaging(staging, FileMode.OpenOrCreate);
-        var upload = new ActiveUpload(session.Id, session.OwnerId, path, session.Size, session.ChunkSize, session.ReplaceExisting, staging, handle) { LastSavedAt = time.GetTimestamp() };
+        var upload = new ActiveUpload(session.Id, session.OwnerId, path, session.Size, session.ChunkSize, session.ReplaceExisting, staging, handle, OpenDirect(handle, session.Size))
+        {
+            LastSavedAt = time.GetTimestamp(),
+        };
         var chunks = await db.UploadChunks.Where(c => c.UploadId == session.Id).OrderBy(c => c.ChunkIndex).ToListAsync(cancellationToken).ConfigureAwait(false);
         var damaged = new List<int>();
         var buffer = ArrayPool<byte>.Shared.Rent(session.ChunkSize);
@@ -503,23 +496,87 @@ public sealed partial class UploadService(
         File.Delete(StagingPath(uploadId));
     }
 
-    private static async Task WriteAtAsync(ActiveUpload upload, ReadOnlySequence<byte> bytes, long offset, CancellationToken cancellationToken)
+    /// <summary>An aligned chunk is gathered into one aligned buffer, checked, written unbuffered, and hashed from that buffer.</summary>
+    private static async Task<bool> WriteDirectAsync(ActiveUpload upload, int index, long offset, uint crc, ReadOnlySequence<byte> bytes, CancellationToken cancellationToken)
     {
+        var length = (int)bytes.Length;
+        var buffer = AlignedBuffer.Rent(length);
+        var owned = true;
         try
+        {
+            bytes.CopyTo(buffer.Span);
+            if (Crc32C.Compute(buffer.Span[..length]) != crc)
+            {
+                return false;
+            }
+
+            await GuardWriteAsync(upload, async () =>
+            {
+                try
+                {
+                    await RandomAccess.WriteAsync(upload.Direct ?? upload.Handle, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException ex) when (!StorageErrors.IsDiskFull(ex))
+                {
+                    // Some file systems accept O_DIRECT at open but refuse the writes: fall back for good.
+                    upload.StopDirect();
+                    await RandomAccess.WriteAsync(upload.Handle, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
+                }
+
+                owned = false;
+                upload.MarkReceived(index, crc, buffer, length);
+            }).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            if (owned)
+            {
+                buffer.Dispose();
+            }
+        }
+    }
+
+    private static async Task<bool> WriteBufferedAsync(ActiveUpload upload, int index, long offset, uint crc, ReadOnlySequence<byte> bytes, CancellationToken cancellationToken)
+    {
+        if (Crc32C.Compute(bytes) != crc)
+        {
+            return false;
+        }
+
+        await GuardWriteAsync(upload, async () =>
         {
             if (bytes.IsSingleSegment)
             {
                 await RandomAccess.WriteAsync(upload.Handle, bytes.First, offset, cancellationToken).ConfigureAwait(false);
-                return;
             }
-
-            var segments = new List<ReadOnlyMemory<byte>>();
-            foreach (var segment in bytes)
+            else
             {
-                segments.Add(segment);
+                var segments = new List<ReadOnlyMemory<byte>>();
+                foreach (var segment in bytes)
+                {
+                    segments.Add(segment);
+                }
+
+                await RandomAccess.WriteAsync(upload.Handle, segments, offset, cancellationToken).ConfigureAwait(false);
             }
 
-            await RandomAccess.WriteAsync(upload.Handle, segments, offset, cancellationToken).ConfigureAwait(false);
+            upload.MarkReceived(index, crc, bytes);
+        }).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Runs one write while the upload is held open, turning storage failures into protocol errors.</summary>
+    private static async Task GuardWriteAsync(ActiveUpload upload, Func<Task> write)
+    {
+        if (!upload.BeginWrite())
+        {
+            throw new SxpException(ErrorCode.UploadGone, "This upload was committed, aborted or reopened elsewhere.");
+        }
+
+        try
+        {
+            await write().ConfigureAwait(false);
         }
         catch (IOException ex) when (StorageErrors.IsDiskFull(ex))
         {
@@ -529,11 +586,19 @@ public sealed partial class UploadService(
         {
             throw new SxpException(ErrorCode.UploadGone, "This upload was committed, aborted or reopened elsewhere.");
         }
+        finally
+        {
+            upload.EndWrite();
+        }
     }
+
+    /// <summary>Uploads of at least a chunk get an unbuffered handle too, unless turned off.</summary>
+    private SafeFileHandle? OpenDirect(SafeFileHandle staging, long size) =>
+        options.Value.DirectIo && size >= SxpLimits.MinChunkSize ? DirectIo.TryReopen(staging, writable: true) : null;
 
     private string StagingPath(string id) => Path.Combine(data.Staging, id + ".part");
 
-    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenStaging(string path, FileMode mode) =>
+    private static SafeFileHandle OpenStaging(string path, FileMode mode) =>
         File.OpenHandle(path, mode, FileAccess.ReadWrite, FileShare.Read, FileOptions.None);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Upload {UploadId} opened by user {UserId}: {Size} bytes, {Held}/{Chunks} chunks already held")]

@@ -3,12 +3,12 @@ using SecureXfer.Tests.Support;
 
 namespace SecureXfer.Benchmarks;
 
-internal sealed record BenchSettings(long SizeMiB, int Files, int Runs, int RssGiB, string Parallel)
+internal sealed record BenchSettings(long SizeMiB, int Files, int Runs, int RssGiB, string Parallel, int WarmUps)
 {
     public static BenchSettings Parse(string[] args)
     {
         var quick = args.Contains("--quick");
-        var settings = quick ? new BenchSettings(64, 200, 1, 0, "4") : new BenchSettings(1024, 2000, 3, 4, "4");
+        var settings = quick ? new BenchSettings(64, 200, 1, 0, "4", 1) : new BenchSettings(1024, 2000, 3, 4, "4", 2);
         for (var i = 0; i < args.Length - 1; i++)
         {
             var value = args[i + 1];
@@ -19,6 +19,7 @@ internal sealed record BenchSettings(long SizeMiB, int Files, int Runs, int RssG
                 "--runs" => settings with { Runs = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--rss-gib" => settings with { RssGiB = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--parallel" => settings with { Parallel = value },
+                "--warm-ups" => settings with { WarmUps = int.Parse(value, CultureInfo.InvariantCulture) },
                 _ => settings,
             };
         }

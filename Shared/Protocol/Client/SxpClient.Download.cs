@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.IO;
 
 namespace SecureXfer.Shared.Protocol.Client;
 
@@ -9,6 +9,12 @@ public sealed partial class SxpClient
 {
     private const string PartialSuffix = ".sxpart";
     private const long MinimumSplit = 8L * 1024 * 1024;
+
+    /// <summary>What one lane asks for at a time when several share a download.</summary>
+    private const long LanePiece = 8L * 1024 * 1024;
+
+    /// <summary>Received bytes are written in batches of this size.</summary>
+    private const int WriteBatch = 4 * 1024 * 1024;
 
     /// <summary>
     /// Downloads one file into <paramref name="localPath"/>. Bytes land in a partial file beside
@@ -42,18 +48,23 @@ public sealed partial class SxpClient
         var resumedFrom = done.Total;
         long received = 0;
         using var file = File.OpenHandle(partialPath, fresh ? FileMode.Create : FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long hashedPrefix = 0;
+        using var direct = DirectIo.TryReopen(file, writable: true);
+        using var hash = new OrderedHasher(maxPending: 2 * Math.Clamp(options.Parallel, 1, 16) + 2);
+        var target = new DownloadTarget(file, direct, hash);
         var saveGate = new SemaphoreSlim(1, 1);
         var lastSave = Environment.TickCount64;
 
         void Stored(long offset, int length)
         {
+            long prefix;
             lock (done)
             {
                 done.Add(offset, offset + length);
+                prefix = done.ContiguousPrefix;
             }
 
+            // Keeps the hash moving over what is in place, so little is left to read back at the end.
+            hash.CatchUp(prefix, file, direct);
             var total = resumedFrom + Interlocked.Add(ref received, length);
             progress?.Report(total);
             if (probe is not null && Environment.TickCount64 - lastSave > 1000 && saveGate.Wait(0))
@@ -78,21 +89,17 @@ public sealed partial class SxpClient
             progress?.Report(resumedFrom);
             if (fresh)
             {
-                probe = await FetchRangeAsync(primary, remotePath, null, 0, MinimumSplit, clamp: true, file, sha, pacer, Stored, cancellationToken).ConfigureAwait(false);
-                hashedPrefix = done.Total;
+                probe = await FetchRangeAsync(primary, remotePath, null, 0, MinimumSplit, clamp: true, target, pacer, Stored, cancellationToken).ConfigureAwait(false);
             }
 
             var meta = probe!;
             var missing = done.Missing(meta.Size);
             var remaining = missing.Sum(r => r.End - r.Start);
             var lanesWanted = Math.Clamp((int)Math.Min(options.Parallel, Math.Max(1, remaining / MinimumSplit)), 1, 16);
-            var pieces = Split(missing, lanesWanted);
-            var hashAsWeGo = lanesWanted == 1 && missing.Count <= 1 && done.ContiguousPrefix == done.Total;
-            if (hashAsWeGo && hashedPrefix < done.Total)
-            {
-                await HashText.AppendRangeAsync(file, sha, hashedPrefix, done.Total, cancellationToken).ConfigureAwait(false);
-            }
 
+            // One lane streams each missing range whole; several lanes take pieces in file order, so
+            // what they bring lands near the hashed prefix and is hashed from memory.
+            var pieces = lanesWanted == 1 ? missing : Split(missing, LanePiece);
             var connections = pieces.Count == 0 ? [] : await ConnectionsAsync(lanesWanted, cancellationToken).ConfigureAwait(false);
             var queue = new Queue<(long Start, long End)>(pieces);
 
@@ -109,22 +116,17 @@ public sealed partial class SxpClient
                         }
                     }
 
-                    await FetchRangeAsync(connection, remotePath, meta.Sha256, piece.Start, piece.End - piece.Start, clamp: false, file,
-                        hashAsWeGo ? sha : null, pacer, Stored, cancellationToken).ConfigureAwait(false);
+                    await FetchRangeAsync(connection, remotePath, meta.Sha256, piece.Start, piece.End - piece.Start, clamp: false, target, pacer, Stored, cancellationToken).ConfigureAwait(false);
                 }
             }
 
             await Task.WhenAll(connections.Select(RunLaneAsync)).ConfigureAwait(false);
 
-            if (!hashAsWeGo)
-            {
-                sha.GetHashAndReset();
-                await HashText.AppendRangeAsync(file, sha, 0, meta.Size, cancellationToken).ConfigureAwait(false);
-            }
-
-            var actual = HashText.ToHex(sha.GetHashAndReset());
+            hash.CatchUp(meta.Size, file, direct);
+            var actual = HashText.ToHex(hash.Finish());
             if (!HashText.Sha256Equals(actual, meta.Sha256))
             {
+                direct?.Dispose();
                 file.Dispose();
                 File.Delete(partialPath);
                 File.Delete(statePath);
@@ -132,6 +134,7 @@ public sealed partial class SxpClient
             }
 
             RandomAccess.FlushToDisk(file);
+            direct?.Dispose();
             file.Dispose();
             File.Move(partialPath, localPath, overwrite: true);
             File.Delete(statePath);
@@ -144,6 +147,7 @@ public sealed partial class SxpClient
                 if (probe is null)
                 {
                     // Nothing is known about the remote file: a partial file without a state is never trusted.
+                    direct?.Dispose();
                     file.Dispose();
                     File.Delete(partialPath);
                 }
@@ -181,13 +185,13 @@ public sealed partial class SxpClient
     }
 
     /// <summary>
-    /// Fetches one byte range into <paramref name="file"/>. With <paramref name="expectedSha256"/>,
-    /// the server's file must still be that version; with <paramref name="clamp"/>, a range past the
-    /// end is cut at the end. Returns the server's description of the file.
+    /// Fetches one byte range into the partial file. With <paramref name="expectedSha256"/>, the
+    /// server's file must still be that version; with <paramref name="clamp"/>, a range past the end
+    /// is cut at the end. Returns the server's description of the file.
     /// </summary>
     private static async Task<DownloadReadyResponse> FetchRangeAsync(
         SxpConnection connection, string remotePath, string? expectedSha256, long start, long length, bool clamp,
-        SafeFileHandle file, IncrementalHash? sha, RatePacer pacer, Action<long, int> stored, CancellationToken cancellationToken)
+        DownloadTarget target, RatePacer pacer, Action<long, int> stored, CancellationToken cancellationToken)
     {
         using var stream = connection.OpenStream();
         await connection.SendControlAsync(FrameType.DownloadOpen, stream.Id, new DownloadOpenRequest(remotePath, start, length) { Clamp = clamp }, SxpJsonContext.Default.DownloadOpenRequest, cancellationToken).ConfigureAwait(false);
@@ -203,61 +207,112 @@ public sealed partial class SxpClient
 
         length = ready.Length;
 
-        var expected = start;
-        while (true)
+        // Frames are gathered into an aligned buffer and written a few MiB at a time.
+        var batch = length == 0 ? null : AlignedBuffer.Rent((int)Math.Min(WriteBatch, DirectIo.RoundUp(length)));
+        var batchStart = start;
+        var batchLength = 0;
+        try
         {
-            using var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (frame.Type == FrameType.DownloadEnd)
+            var expected = start;
+            while (true)
             {
-                break;
+                using var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (frame.Type == FrameType.DownloadEnd)
+                {
+                    break;
+                }
+
+                if (frame.Type != FrameType.Data || !PayloadReader.TryReadData(frame.PayloadSequence, out var offset, out var crc, out var data))
+                {
+                    throw new SxpException(ErrorCode.BadFrame, $"Expected file data, got {frame.Type}.");
+                }
+
+                if (offset != expected || offset + data.Length > start + length || batch is null)
+                {
+                    throw new SxpException(ErrorCode.BadFrame, $"The server sent bytes at offset {offset}, expected {expected}.");
+                }
+
+                var bytes = frame.Payload[SxpLimits.DataPrefixSize..];
+                if (Crc32C.Compute(bytes.Span) != crc)
+                {
+                    throw new SxpException(ErrorCode.IntegrityFailed, $"A chunk of {remotePath} at offset {offset} arrived damaged.");
+                }
+
+                await pacer.PaceAsync(bytes.Length, cancellationToken).ConfigureAwait(false);
+                var source = bytes;
+                while (!source.IsEmpty)
+                {
+                    var take = Math.Min(source.Length, batch.Capacity - batchLength);
+                    source[..take].CopyTo(batch.Memory[batchLength..]);
+                    batchLength += take;
+                    source = source[take..];
+                    if (batchLength == batch.Capacity)
+                    {
+                        await target.WriteAsync(batch, batchStart, batchLength, stored, cancellationToken).ConfigureAwait(false);
+                        batch = AlignedBuffer.Rent(batch.Capacity);
+                        batchStart += batchLength;
+                        batchLength = 0;
+                    }
+                }
+
+                expected += bytes.Length;
             }
 
-            if (frame.Type != FrameType.Data || !PayloadReader.TryReadData(frame.PayloadSequence, out var offset, out var crc, out var data))
+            if (batchLength > 0)
             {
-                throw new SxpException(ErrorCode.BadFrame, $"Expected file data, got {frame.Type}.");
+                var full = batch!;
+                batch = null;
+                await target.WriteAsync(full, batchStart, batchLength, stored, cancellationToken).ConfigureAwait(false);
             }
 
-            if (offset != expected || offset + data.Length > start + length)
+            if (expected != start + length)
             {
-                throw new SxpException(ErrorCode.BadFrame, $"The server sent bytes at offset {offset}, expected {expected}.");
+                throw new SxpException(ErrorCode.BadFrame, $"The server ended the range at {expected}, expected {start + length}.");
             }
-
-            var bytes = frame.Payload[SxpLimits.DataPrefixSize..];
-            if (Crc32C.Compute(bytes.Span) != crc)
-            {
-                throw new SxpException(ErrorCode.IntegrityFailed, $"A chunk of {remotePath} at offset {offset} arrived damaged.");
-            }
-
-            await pacer.PaceAsync(bytes.Length, cancellationToken).ConfigureAwait(false);
-            await RandomAccess.WriteAsync(file, bytes, offset, cancellationToken).ConfigureAwait(false);
-            sha?.AppendData(bytes.Span);
-            expected += bytes.Length;
-            stored(offset, bytes.Length);
         }
-
-        if (expected != start + length)
+        finally
         {
-            throw new SxpException(ErrorCode.BadFrame, $"The server ended the range at {expected}, expected {start + length}.");
+            batch?.Dispose();
         }
 
         return ready;
     }
 
-    /// <summary>Cuts the missing ranges into about <paramref name="parts"/> pieces of similar size.</summary>
-    private static List<(long Start, long End)> Split(List<(long Start, long End)> missing, int parts)
+    /// <summary>Cuts the missing ranges into pieces of at most <paramref name="pieceSize"/> bytes, in file order.</summary>
+    private static List<(long Start, long End)> Split(List<(long Start, long End)> missing, long pieceSize)
     {
-        var total = missing.Sum(r => r.End - r.Start);
-        var target = Math.Max(MinimumSplit, (total + parts - 1) / Math.Max(1, parts));
         var pieces = new List<(long, long)>();
         foreach (var (start, end) in missing)
         {
-            for (var position = start; position < end; position += target)
+            for (var position = start; position < end; position += pieceSize)
             {
-                pieces.Add((position, Math.Min(end, position + target)));
+                pieces.Add((position, Math.Min(end, position + pieceSize)));
             }
         }
 
         return pieces;
+    }
+
+    /// <summary>The partial file of a download, its unbuffered handle if any, and the running hash.</summary>
+    private sealed class DownloadTarget(SafeFileHandle file, SafeFileHandle? direct, OrderedHasher hash)
+    {
+        /// <summary>Writes a batch (unbuffered when aligned), hands the buffer to the hash, and records the bytes as in place.</summary>
+        public async Task WriteAsync(AlignedBuffer buffer, long offset, int length, Action<long, int> stored, CancellationToken cancellationToken)
+        {
+            try
+            {
+                var handle = direct is not null && DirectIo.IsAligned(offset, length) ? direct : file;
+                await RandomAccess.WriteAsync(handle, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                buffer.Dispose();
+                throw;
+            }
+
+            hash.Offer(offset, buffer, length);
+            stored(offset, length);
+        }
     }
 
     private static class PartialState

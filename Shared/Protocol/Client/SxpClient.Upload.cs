@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
 using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.IO;
 
 namespace SecureXfer.Shared.Protocol.Client;
 
@@ -58,7 +58,7 @@ public sealed partial class SxpClient
                 lanes.Add(await UploadLane.AttachAsync(connection, ready.UploadId, cancellationToken).ConfigureAwait(false));
             }
 
-            var progressState = new UploadProgress(progress);
+            var progressState = new UploadProgress(progress, chunkCount);
             foreach (var lane in lanes)
             {
                 lane.StartAcks(chunkSize, progressState, failure);
@@ -69,6 +69,7 @@ public sealed partial class SxpClient
             var senders = lanes.Select(lane => CancelAllOnFailureAsync(lane.SendAllAsync(work.Reader, pacer, failure.Token), failure)).ToArray();
 
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var reader = new CacheAwareReader(file);
             long resumed = 0;
             try
             {
@@ -76,15 +77,17 @@ public sealed partial class SxpClient
                 {
                     var offset = (long)index * chunkSize;
                     var length = (int)Math.Min(chunkSize, size - offset);
-                    var buffer = ArrayPool<byte>.Shared.Rent(length);
-                    await ReadExactlyAsync(file, buffer.AsMemory(0, length), offset, failure.Token).ConfigureAwait(false);
-                    sha.AppendData(buffer, 0, length);
-                    var crc = Crc32C.Compute(buffer.AsSpan(0, length));
+                    await progressState.WaitForRoomAsync(index, failure.Token).ConfigureAwait(false);
+                    var buffer = AlignedBuffer.Rent(length);
+                    ReadExactly(reader, buffer.Memory[..length], offset);
+                    sha.AppendData(buffer.Span[..length]);
+                    var crc = Crc32C.Compute(buffer.Span[..length]);
                     if (have.TryGetValue(index, out var heldCrc) && heldCrc == crc)
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer.Dispose();
                         resumed += length;
                         progressState.Add(length);
+                        progressState.Settled(index);
                         continue;
                     }
 
@@ -103,7 +106,7 @@ public sealed partial class SxpClient
             }
 
             var sent = lanes.Sum(l => l.BytesSent);
-            sent += await ResendDamagedAsync(file, size, chunkSize, lanes, pacer, failure.Token).ConfigureAwait(false);
+            sent += await ResendDamagedAsync(reader, size, chunkSize, lanes, pacer, failure.Token).ConfigureAwait(false);
 
             var sha256 = HashText.ToHex(sha.GetHashAndReset());
             await primary.RequestAsync(
@@ -126,7 +129,7 @@ public sealed partial class SxpClient
     }
 
     /// <summary>Chunks the server refused for a checksum mismatch are read again and resent, a bounded number of times.</summary>
-    private static async Task<long> ResendDamagedAsync(SafeFileHandle file, long size, int chunkSize, List<UploadLane> lanes, RatePacer pacer, CancellationToken cancellationToken)
+    private static async Task<long> ResendDamagedAsync(CacheAwareReader reader, long size, int chunkSize, List<UploadLane> lanes, RatePacer pacer, CancellationToken cancellationToken)
     {
         long sent = 0;
         for (var attempt = 0; attempt < MaxChecksumRetries; attempt++)
@@ -144,9 +147,9 @@ public sealed partial class SxpClient
             {
                 var offset = (long)index * chunkSize;
                 var length = (int)Math.Min(chunkSize, size - offset);
-                var buffer = ArrayPool<byte>.Shared.Rent(length);
-                await ReadExactlyAsync(file, buffer.AsMemory(0, length), offset, cancellationToken).ConfigureAwait(false);
-                work.Writer.TryWrite(new PendingChunk(offset, length, Crc32C.Compute(buffer.AsSpan(0, length)), buffer));
+                var buffer = AlignedBuffer.Rent(length);
+                ReadExactly(reader, buffer.Memory[..length], offset);
+                work.Writer.TryWrite(new PendingChunk(offset, length, Crc32C.Compute(buffer.Span[..length]), buffer));
             }
 
             work.Writer.TryComplete();
@@ -171,11 +174,11 @@ public sealed partial class SxpClient
         }
     }
 
-    internal static async ValueTask ReadExactlyAsync(SafeFileHandle file, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
+    private static void ReadExactly(CacheAwareReader reader, Memory<byte> buffer, long offset)
     {
         while (!buffer.IsEmpty)
         {
-            var read = await RandomAccess.ReadAsync(file, buffer, offset, cancellationToken).ConfigureAwait(false);
+            var read = reader.Read(buffer, offset);
             if (read == 0)
             {
                 throw new IOException("The local file became shorter while it was being read.");
@@ -186,17 +189,75 @@ public sealed partial class SxpClient
         }
     }
 
-    private readonly record struct PendingChunk(long Offset, int Length, uint Crc, byte[] Buffer);
+    private readonly record struct PendingChunk(long Offset, int Length, uint Crc, AlignedBuffer Buffer);
 
-    /// <summary>Bytes confirmed by the server plus bytes it already held, reported as they grow.</summary>
-    private sealed class UploadProgress(IProgress<long>? sink)
+    /// <summary>
+    /// Bytes confirmed by the server plus bytes it already held, reported as they grow; and the
+    /// order window: no chunk is read and sent more than <see cref="Span"/> chunks ahead of the
+    /// first one not yet answered, so the server sees chunks nearly in order across lanes and
+    /// hashes them from memory instead of reading them back.
+    /// </summary>
+    private sealed class UploadProgress(IProgress<long>? sink, int chunkCount)
     {
+        private const int Span = 8;
+
+        private readonly Lock _gate = new();
+        private readonly bool[] _settled = new bool[chunkCount];
+        private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _bytes;
+        private int _firstOpen;
 
         public void Add(long bytes)
         {
             var total = Interlocked.Add(ref _bytes, bytes);
             sink?.Report(total);
+        }
+
+        /// <summary>The chunk was answered (stored or refused) or was already on the server.</summary>
+        public void Settled(int index)
+        {
+            TaskCompletionSource? advanced = null;
+            lock (_gate)
+            {
+                if (index < 0 || index >= _settled.Length)
+                {
+                    return;
+                }
+
+                _settled[index] = true;
+                var before = _firstOpen;
+                while (_firstOpen < _settled.Length && _settled[_firstOpen])
+                {
+                    _firstOpen++;
+                }
+
+                if (_firstOpen != before)
+                {
+                    advanced = _advanced;
+                    _advanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+
+            advanced?.SetResult();
+        }
+
+        public async Task WaitForRoomAsync(int index, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                Task advanced;
+                lock (_gate)
+                {
+                    if (index < _firstOpen + Span)
+                    {
+                        return;
+                    }
+
+                    advanced = _advanced.Task;
+                }
+
+                await advanced.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -258,6 +319,7 @@ public sealed partial class SxpClient
                             throw new SxpException(ErrorCode.BadFrame, $"Expected a chunk acknowledgement, got {frame.Type}.");
                         }
 
+                        progress.Settled((int)(offset / chunkSize));
                         if (stored)
                         {
                             progress.Add(length);
@@ -293,7 +355,7 @@ public sealed partial class SxpClient
                 {
                     await _credit.WaitAsync(cancellationToken).ConfigureAwait(false);
                     await pacer.PaceAsync(chunk.Length, cancellationToken).ConfigureAwait(false);
-                    await _connection.SendDataAsync(_stream.Id, chunk.Offset, chunk.Crc, chunk.Buffer.AsMemory(0, chunk.Length), cancellationToken).ConfigureAwait(false);
+                    await _connection.SendDataAsync(_stream.Id, chunk.Offset, chunk.Crc, chunk.Buffer.Memory[..chunk.Length], cancellationToken).ConfigureAwait(false);
                     Interlocked.Add(ref _bytesSent, chunk.Length);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -303,7 +365,7 @@ public sealed partial class SxpClient
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                    chunk.Buffer.Dispose();
                 }
             }
         }
