@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecureXfer.Cli.Remote;
 using SecureXfer.Cli.Transfers;
+using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Protocol.Client;
 
 namespace SecureXfer.Cli.Commands;
@@ -37,8 +38,12 @@ internal static class PutCommand
                 await session.Client.MkdirAsync(directory, cancellationToken).ConfigureAwait(false);
             }
 
+            // Small files go whole, one request each and many at once; a rate limit paces chunked uploads only.
             await TransferBatch.RunAsync(context, plan.Files, upload: true,
-                (item, progress) => session.Client.UploadAsync(item.Local, item.Remote, options, progress, cancellationToken)).ConfigureAwait(false);
+                (item, progress) => session.Client.UploadAsync(item.Local, item.Remote, options, progress, cancellationToken),
+                item => item.Size <= SxpLimits.MaxPutSize && options.RateLimit <= 0
+                    ? () => session.Client.PutAsync(item.Local, item.Remote, options.Overwrite, cancellationToken)
+                    : null).ConfigureAwait(false);
         });
         return command;
     }

@@ -41,6 +41,12 @@ internal sealed partial class SxpSession(
     private long _accountCheckedAt;
     private CancellationTokenSource? _writeStall;
 
+    // The read loop and the answers to PUTs (sent when their batch is committed) share the output.
+    private readonly SemaphoreSlim _send = new(1, 1);
+    private readonly SemaphoreSlim _putSlots = new(SxpLimits.MaxPutsInFlight, SxpLimits.MaxPutsInFlight);
+    private readonly List<Task> _putReplies = [];
+    private bool _putStarted;
+
     private enum SessionState
     {
         AwaitingHello,
@@ -77,14 +83,14 @@ internal sealed partial class SxpSession(
                 }
                 catch (OperationCanceledException) when (idle.IsCancellationRequested)
                 {
-                    await SendErrorAsync(0, ErrorCode.Timeout, _state == SessionState.Ready ? "Idle for too long." : "Authentication took too long.").ConfigureAwait(false);
+                    await SendErrorExclusiveAsync(0, ErrorCode.Timeout, _state == SessionState.Ready ? "Idle for too long." : "Authentication took too long.").ConfigureAwait(false);
                     return;
                 }
 
                 idle.CancelAfter(Timeout.Infinite);
                 if (result.IsCanceled)
                 {
-                    await SendErrorAsync(0, ErrorCode.Busy, "The server is shutting down; reconnect to resume.").ConfigureAwait(false);
+                    await SendErrorExclusiveAsync(0, ErrorCode.Busy, "The server is shutting down; reconnect to resume.").ConfigureAwait(false);
                     return;
                 }
 
@@ -101,19 +107,41 @@ internal sealed partial class SxpSession(
                     if (status == ParseStatus.TooLarge)
                     {
                         LogRefusedFrame(logger, connection.ConnectionId, header.Length, MaxPayload);
-                        await SendErrorAsync(header.StreamId, ErrorCode.FrameTooLarge, $"Frame of {header.Length} bytes exceeds the limit of {MaxPayload}.").ConfigureAwait(false);
+                        await SendErrorExclusiveAsync(header.StreamId, ErrorCode.FrameTooLarge, $"Frame of {header.Length} bytes exceeds the limit of {MaxPayload}.").ConfigureAwait(false);
                         keepGoing = false;
                         break;
                     }
 
                     if (status == ParseStatus.Malformed)
                     {
-                        await SendErrorAsync(header.StreamId, ErrorCode.BadFrame, $"Unknown frame type 0x{(byte)header.Type:x2}.").ConfigureAwait(false);
+                        await SendErrorExclusiveAsync(header.StreamId, ErrorCode.BadFrame, $"Unknown frame type 0x{(byte)header.Type:x2}.").ConfigureAwait(false);
                         keepGoing = false;
                         break;
                     }
 
-                    keepGoing = await HandleAsync(header, payload).ConfigureAwait(false);
+                    // A PUT first takes one of the connection's slots: with all taken, reading pauses until answers go out.
+                    var put = header.Type == FrameType.Put && _state == SessionState.Ready;
+                    if (put)
+                    {
+                        await _putSlots.WaitAsync(Closed).ConfigureAwait(false);
+                    }
+
+                    await _send.WaitAsync(Closed).ConfigureAwait(false);
+                    try
+                    {
+                        keepGoing = await HandleAsync(header, payload).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _send.Release();
+                    }
+
+                    if (put && !_putStarted)
+                    {
+                        _putSlots.Release();
+                    }
+
+                    _putStarted = false;
                     buffer = buffer.Slice(payload.End);
                 }
 
@@ -136,6 +164,9 @@ internal sealed partial class SxpSession(
             }
 
             _uploads.Clear();
+
+            // Answers still due (their batches are committing) go out before the output closes.
+            await Task.WhenAll(_putReplies).ConfigureAwait(false);
             _writeStall?.Dispose();
             await input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
@@ -322,6 +353,9 @@ internal sealed partial class SxpSession(
                 return true;
             }
 
+            case FrameType.Put:
+                StartPut(id, payload);
+                return true;
             case FrameType.DownloadOpen:
                 await DownloadAsync(id, PayloadReader.ReadControl(payload, SxpJsonContext.Default.DownloadOpenRequest)).ConfigureAwait(false);
                 return true;
@@ -453,6 +487,71 @@ internal sealed partial class SxpSession(
     {
         FrameWriter.WriteControl(_output, type, streamId, message, info);
         await FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Stages a PUT now; its answer is sent when its batch has been committed, while this connection reads on.</summary>
+    private void StartPut(uint streamId, ReadOnlySequence<byte> payload)
+    {
+        var request = PayloadReader.ReadPut(payload, out var data);
+        var commit = uploads.Put(User, request, data);
+        _putStarted = true;
+        _putReplies.RemoveAll(t => t.IsCompleted);
+        _putReplies.Add(AnswerPutAsync(streamId, commit));
+    }
+
+    private async Task AnswerPutAsync(uint streamId, Task<RemoteEntry> commit)
+    {
+        try
+        {
+            RemoteEntry? entry = null;
+            SxpException? failure = null;
+            try
+            {
+                entry = await commit.ConfigureAwait(false);
+            }
+            catch (SxpException ex)
+            {
+                failure = ex;
+            }
+
+            await _send.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (failure is null)
+                {
+                    await SendAsync(FrameType.UploadDone, streamId, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
+                }
+                else
+                {
+                    await SendErrorAsync(streamId, failure.Code, failure.Message).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _send.Release();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionAbortedException or ConnectionResetException or InvalidOperationException or OperationCanceledException)
+        {
+            // The peer is gone; the file is stored all the same and a rerun finds it.
+        }
+        finally
+        {
+            _putSlots.Release();
+        }
+    }
+
+    private async ValueTask SendErrorExclusiveAsync(uint streamId, ErrorCode code, string message)
+    {
+        await _send.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await SendErrorAsync(streamId, code, message).ConfigureAwait(false);
+        }
+        finally
+        {
+            _send.Release();
+        }
     }
 
     private async ValueTask SendErrorAsync(uint streamId, ErrorCode code, string message)

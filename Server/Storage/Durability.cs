@@ -6,7 +6,6 @@ namespace SecureXfer.Server.Storage;
 internal static partial class Durability
 {
     private const int ReadOnly = 0;
-    private const int Directory = 0x10000; // O_DIRECTORY on Linux
 
     public static void FlushDirectory(string path)
     {
@@ -15,7 +14,7 @@ internal static partial class Durability
             return;
         }
 
-        var fd = Open(path, ReadOnly | Directory);
+        var fd = Open(path, ReadOnly | DirectoryFlag);
         if (fd < 0)
         {
             return;
@@ -30,6 +29,45 @@ internal static partial class Durability
             _ = Close(fd);
         }
     }
+
+    /// <summary>
+    /// Makes every file in <paramref name="files"/> durable. On Linux one syncfs of the file system
+    /// holding <paramref name="directory"/> covers them all (and whatever else is dirty there);
+    /// elsewhere each file is flushed on its own.
+    /// </summary>
+    public static void FlushFileSystem(string directory, IEnumerable<string> files)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            var fd = Open(directory, ReadOnly | DirectoryFlag);
+            if (fd >= 0)
+            {
+                try
+                {
+                    if (SyncFs(fd) == 0)
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    _ = Close(fd);
+                }
+            }
+        }
+
+        foreach (var file in files)
+        {
+            using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite);
+            RandomAccess.FlushToDisk(handle);
+        }
+    }
+
+    /// <summary>O_DIRECTORY differs between architectures.</summary>
+    private static int DirectoryFlag => System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture is System.Runtime.InteropServices.Architecture.Arm64 or System.Runtime.InteropServices.Architecture.Arm ? 0x4000 : 0x10000;
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int SyncFs(int fd);
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);

@@ -27,6 +27,7 @@ public enum FrameType : byte
     UploadCommit = 0x25,
     UploadDone = 0x26,
     UploadAbort = 0x27,
+    Put = 0x28,
 
     DownloadOpen = 0x30,
     DownloadReady = 0x31,

@@ -40,6 +40,19 @@ public static class FrameWriter
         output.Advance(SxpLimits.HeaderSize + payload.Length);
     }
 
+    /// <summary>Writes a whole PUT frame: header length, JSON header, then the file's bytes.</summary>
+    public static void WritePut(IBufferWriter<byte> output, uint streamId, PutRequest request, ReadOnlySpan<byte> data)
+    {
+        var header = JsonSerializer.SerializeToUtf8Bytes(request, SxpJsonContext.Default.PutRequest);
+        var payloadLength = 4 + header.Length + data.Length;
+        var span = output.GetSpan(SxpLimits.HeaderSize + payloadLength);
+        new FrameHeader((uint)payloadLength, FrameType.Put, FrameFlags.None, streamId).Write(span);
+        BinaryPrimitives.WriteUInt32BigEndian(span[SxpLimits.HeaderSize..], (uint)header.Length);
+        header.CopyTo(span[(SxpLimits.HeaderSize + 4)..]);
+        data.CopyTo(span[(SxpLimits.HeaderSize + 4 + header.Length)..]);
+        output.Advance(SxpLimits.HeaderSize + payloadLength);
+    }
+
     /// <summary>Writes the header and offset/CRC prefix of a DATA frame into the first 24 bytes of <paramref name="destination"/>; the file bytes follow it.</summary>
     public static void WriteDataPrefix(Span<byte> destination, uint streamId, long offset, uint crc32c, int dataLength)
     {

@@ -72,6 +72,9 @@ public sealed record UploadCommitRequest(string UploadId, string Sha256);
 
 public sealed record UploadAbortRequest(string UploadId);
 
+/// <summary>The header of a PUT frame: a whole small file with its SHA-256, stored atomically in one request.</summary>
+public sealed record PutRequest(string Path, long Size, string Sha256, OverwritePolicy Overwrite);
+
 /// <summary>A byte range of a file. Length -1 means to the end; with <see cref="Clamp"/>, a range past the end is cut there instead of refused.</summary>
 public sealed record DownloadOpenRequest(string Path, long Offset, long Length)
 {
@@ -100,6 +103,7 @@ public sealed record OkResponse(RemoteEntry? Entry);
 [JsonSerializable(typeof(UploadReadyResponse))]
 [JsonSerializable(typeof(UploadAttachRequest))]
 [JsonSerializable(typeof(UploadCommitRequest))]
+[JsonSerializable(typeof(PutRequest))]
 [JsonSerializable(typeof(UploadAbortRequest))]
 [JsonSerializable(typeof(DownloadOpenRequest))]
 [JsonSerializable(typeof(DownloadReadyResponse))]

@@ -46,6 +46,32 @@ public static class PayloadReader
         return true;
     }
 
+    /// <summary>Splits a PUT payload into its header and the file's bytes. Malformed or inconsistent payloads are a <see cref="ErrorCode.BadFrame"/>.</summary>
+    public static PutRequest ReadPut(in ReadOnlySequence<byte> payload, out ReadOnlySequence<byte> data)
+    {
+        if (payload.Length < 4)
+        {
+            throw new SxpException(ErrorCode.BadFrame, "PUT payload shorter than its header length.");
+        }
+
+        Span<byte> lengthBytes = stackalloc byte[4];
+        payload.Slice(0, 4).CopyTo(lengthBytes);
+        var headerLength = BinaryPrimitives.ReadUInt32BigEndian(lengthBytes);
+        if (headerLength == 0 || headerLength > 16 * 1024 || headerLength > payload.Length - 4)
+        {
+            throw new SxpException(ErrorCode.BadFrame, "PUT header length is out of range.");
+        }
+
+        var request = ReadControl(payload.Slice(4, headerLength), SxpJsonContext.Default.PutRequest);
+        data = payload.Slice(4 + headerLength);
+        if (request.Size != data.Length)
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"PUT declares {request.Size} bytes but carries {data.Length}.");
+        }
+
+        return request;
+    }
+
     public static bool TryReadChunkAck(ReadOnlySpan<byte> payload, out long offset, out int length, out bool stored)
     {
         if (payload.Length != 13)

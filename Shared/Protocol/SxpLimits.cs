@@ -15,6 +15,12 @@ public static class SxpLimits
     public const int MaxChunkSize = 16 * 1024 * 1024;
     public const int DefaultChunkSize = 4 * 1024 * 1024;
 
+    /// <summary>Largest file a single PUT frame may carry; larger files use a chunked upload.</summary>
+    public const int MaxPutSize = 1024 * 1024;
+
+    /// <summary>PUTs of one connection whose answers are still outstanding; beyond this the server reads no further.</summary>
+    public const int MaxPutsInFlight = 256;
+
     /// <summary>Largest payload a control (JSON) frame may carry.</summary>
     public const int MaxControlPayload = 4 * 1024 * 1024;
 

@@ -9,6 +9,7 @@ public sealed partial class SxpClient : IAsyncDisposable
     private readonly SxpEndpoint _endpoint;
     private readonly string _token;
     private readonly List<SxpConnection> _extra = [];
+    private readonly SemaphoreSlim _connectGate = new(1, 1);
     private SxpConnection? _primary;
 
     public SxpClient(SxpEndpoint endpoint, string token)
@@ -20,13 +21,26 @@ public sealed partial class SxpClient : IAsyncDisposable
     /// <summary>The primary connection, opened again if the server has closed it (idle timeout, restart).</summary>
     public async Task<SxpConnection> ConnectAsync(CancellationToken cancellationToken)
     {
-        if (_primary is { IsFaulted: true })
+        if (_primary is { IsFaulted: false } open)
         {
-            await _primary.DisposeAsync().ConfigureAwait(false);
-            _primary = null;
+            return open;
         }
 
-        return _primary ??= await SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken).ConfigureAwait(false);
+        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_primary is { IsFaulted: true })
+            {
+                await _primary.DisposeAsync().ConfigureAwait(false);
+                _primary = null;
+            }
+
+            return _primary ??= await SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
     }
 
     /// <summary>The primary connection plus <paramref name="count"/> - 1 more, opened in parallel. Closed ones are replaced.</summary>

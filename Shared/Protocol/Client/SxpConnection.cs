@@ -180,6 +180,13 @@ public sealed class SxpConnection : IAsyncDisposable
         await WriteAsync(buffer.WrittenMemory, default, cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask SendPutAsync(uint streamId, PutRequest request, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(SxpLimits.HeaderSize + 1024 + data.Length);
+        FrameWriter.WritePut(buffer, streamId, request, data.Span);
+        await WriteAsync(buffer.WrittenMemory, default, cancellationToken).ConfigureAwait(false);
+    }
+
     public ValueTask SendDataAsync(uint streamId, long offset, uint crc32c, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var prefix = new byte[SxpLimits.HeaderSize + SxpLimits.DataPrefixSize];

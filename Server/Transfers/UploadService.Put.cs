@@ -1,0 +1,248 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using SecureXfer.Server.Accounts;
+using SecureXfer.Server.Persistence;
+using SecureXfer.Server.Storage;
+using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.Paths;
+using SecureXfer.Shared.Protocol;
+
+namespace SecureXfer.Server.Transfers;
+
+/// <summary>
+/// Small files sent whole (PUT). Each is checked and staged as it arrives; a single committer
+/// then makes whole batches durable together: one file-system sync for all staged bytes, the
+/// renames, one flush per directory, one database transaction. A PUT is answered only after its
+/// batch is durable, so acknowledged means on disk, without an fsync per file on the way.
+/// </summary>
+public sealed partial class UploadService
+{
+    private const int MaxPutBatch = 512;
+
+    private readonly Channel<StagedPut> _puts = Channel.CreateUnbounded<StagedPut>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _committerGate = new();
+    private Task? _committer;
+
+    /// <summary>
+    /// Validates and stages one small file now (its bytes are only valid during this call) and
+    /// returns a task that completes when the file is committed, or fails with the reason it was not.
+    /// </summary>
+    public Task<RemoteEntry> Put(AuthenticatedUser user, PutRequest request, ReadOnlySequence<byte> bytes)
+    {
+        var path = RemotePath.Parse(request.Path);
+        if (path.IsRoot)
+        {
+            throw new SxpException(ErrorCode.InvalidPath, "PUT needs a file path, not the root.");
+        }
+
+        if (request.Size is < 0 or > SxpLimits.MaxPutSize || request.Size != bytes.Length)
+        {
+            throw new SxpException(ErrorCode.BadRequest, $"A PUT carries between 0 and {SxpLimits.MaxPutSize} bytes, exactly as declared.");
+        }
+
+        if (!HashText.IsSha256Hex(request.Sha256))
+        {
+            throw new SxpException(ErrorCode.BadRequest, "sha256 must be 64 hex digits.");
+        }
+
+        var target = roots.Resolve(user.Id, path);
+        CheckTarget(target, path, request.Overwrite == OverwritePolicy.Replace);
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var segment in bytes)
+        {
+            hash.AppendData(segment.Span);
+        }
+
+        var actual = HashText.ToHex(hash.GetHashAndReset());
+        if (!HashText.Sha256Equals(actual, request.Sha256))
+        {
+            throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch: the server received {actual}, the client declared {request.Sha256.ToLowerInvariant()}. Nothing was stored.");
+        }
+
+        var staging = Path.Combine(data.Staging, "put-" + Guid.NewGuid().ToString("N") + ".part");
+        try
+        {
+            using var handle = File.OpenHandle(staging, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            long offset = 0;
+            foreach (var segment in bytes)
+            {
+                RandomAccess.Write(handle, segment.Span, offset);
+                offset += segment.Length;
+            }
+        }
+        catch (IOException ex) when (StorageErrors.IsDiskFull(ex))
+        {
+            File.Delete(staging);
+            throw new SxpException(ErrorCode.StorageFull, "The server is out of disk space.");
+        }
+
+        var put = new StagedPut(user, path, staging, request.Size, actual, request.Overwrite == OverwritePolicy.Replace);
+        _puts.Writer.TryWrite(put);
+        EnsureCommitter();
+        return put.Done.Task;
+    }
+
+    private static void CheckTarget(string target, RemotePath path, bool replace)
+    {
+        if (Directory.Exists(target))
+        {
+            throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory.");
+        }
+
+        if (!replace && File.Exists(target))
+        {
+            throw new SxpException(ErrorCode.Conflict, $"'{path}' already exists.");
+        }
+    }
+
+    private void EnsureCommitter()
+    {
+        if (_committer is not null)
+        {
+            return;
+        }
+
+        lock (_committerGate)
+        {
+            _committer ??= Task.Run(CommitPutsAsync);
+        }
+    }
+
+    /// <summary>Takes whatever has queued up while the previous batch was committing, and commits it as one batch.</summary>
+    private async Task CommitPutsAsync()
+    {
+        var batch = new List<StagedPut>(MaxPutBatch);
+        while (await _puts.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxPutBatch && _puts.Reader.TryRead(out var put))
+            {
+                batch.Add(put);
+            }
+
+            try
+            {
+                await CommitBatchAsync(batch).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogPutBatchFailed(logger, ex, batch.Count);
+                foreach (var put in batch)
+                {
+                    if (put.Done.TrySetException(new SxpException(ErrorCode.Internal, "The server could not store the file.")))
+                    {
+                        File.Delete(put.Staging);
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task CommitBatchAsync(List<StagedPut> batch)
+    {
+        // 1. Every staged byte of the batch reaches the disk with one sync.
+        Durability.FlushFileSystem(data.Staging, batch.Select(p => p.Staging));
+
+        await using var db = await dbFactory.CreateDbContextAsync().ConfigureAwait(false);
+        foreach (var group in batch.GroupBy(p => p.User.Id))
+        {
+            var user = group.First().User;
+            using (await LockUserAsync(user.Id, CancellationToken.None).ConfigureAwait(false))
+            {
+                await CommitUserPutsAsync(db, user, group.ToList()).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Quota, renames, directory flushes and one transaction for one user's part of a batch, under the user's lock.</summary>
+    private async Task CommitUserPutsAsync(SecureXferDbContext db, AuthenticatedUser user, List<StagedPut> puts)
+    {
+        var paths = puts.Select(p => p.Path.Value).Distinct().ToList();
+        var quota = await db.Users.Where(u => u.Id == user.Id).Select(u => u.QuotaBytes).SingleAsync().ConfigureAwait(false);
+        long used = 0;
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (quota is not null)
+        {
+            used = await db.Files.Where(f => f.OwnerId == user.Id).SumAsync(f => (long?)f.Size).ConfigureAwait(false) ?? 0;
+            used += await db.UploadSessions.Where(s => s.OwnerId == user.Id).SumAsync(s => (long?)s.Size).ConfigureAwait(false) ?? 0;
+            sizes = await db.Files.Where(f => f.OwnerId == user.Id && paths.Contains(f.Path)).ToDictionaryAsync(f => f.Path, f => f.Size, StringComparer.Ordinal).ConfigureAwait(false);
+        }
+
+        var placed = new List<(StagedPut Put, RemoteEntry Entry, FileRecord Record)>();
+        foreach (var put in puts)
+        {
+            try
+            {
+                if (quota is not null)
+                {
+                    var delta = put.Size - sizes.GetValueOrDefault(put.Path.Value);
+                    if (used + delta > quota)
+                    {
+                        throw new SxpException(ErrorCode.QuotaExceeded, $"Quota exceeded: {used} bytes in use; {put.Size} more would pass the quota of {quota}.");
+                    }
+
+                    used += delta;
+                    sizes[put.Path.Value] = put.Size;
+                }
+
+                var target = roots.Resolve(user.Id, put.Path);
+                CheckTarget(target, put.Path, put.Replace);
+                roots.EnsureParents(user.Id, put.Path);
+                File.Move(put.Staging, target, overwrite: true);
+                var info = new FileInfo(target);
+                var modified = info.LastWriteTimeUtc;
+                placed.RemoveAll(p => p.Put.Path == put.Path && p.Put.Done.TrySetResult(p.Entry));
+                placed.Add((put,
+                    new RemoteEntry(put.Path.Name, EntryType.File, put.Size, new DateTimeOffset(modified, TimeSpan.Zero), put.Sha256),
+                    new FileRecord { OwnerId = user.Id, Path = put.Path.Value, Size = put.Size, Sha256 = put.Sha256, ModifiedTicks = modified.Ticks }));
+            }
+            catch (Exception ex) when (ex is SxpException or IOException or UnauthorizedAccessException)
+            {
+                File.Delete(put.Staging);
+                put.Done.TrySetException(ex is SxpException ? ex : new SxpException(ErrorCode.Conflict, $"'{put.Path}' could not be stored: {ex.Message}"));
+            }
+        }
+
+        if (placed.Count == 0)
+        {
+            return;
+        }
+
+        // 2. The renames are made durable once per directory, then recorded in one transaction.
+        foreach (var directory in placed.Select(p => Path.GetDirectoryName(roots.Resolve(user.Id, p.Put.Path))!).Distinct())
+        {
+            Durability.FlushDirectory(directory);
+        }
+
+        var placedPaths = placed.Select(p => p.Put.Path.Value).ToList();
+        await using (var transaction = await db.Database.BeginTransactionAsync().ConfigureAwait(false))
+        {
+            await db.Files.Where(f => f.OwnerId == user.Id && placedPaths.Contains(f.Path)).ExecuteDeleteAsync().ConfigureAwait(false);
+            db.Files.AddRange(placed.Select(p => p.Record));
+            await db.SaveChangesAsync().ConfigureAwait(false);
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+
+        db.ChangeTracker.Clear();
+        foreach (var (put, entry, _) in placed)
+        {
+            LogPutCommitted(logger, user.Id, put.Size);
+            put.Done.TrySetResult(entry);
+        }
+    }
+
+    private sealed record StagedPut(AuthenticatedUser User, RemotePath Path, string Staging, long Size, string Sha256, bool Replace)
+    {
+        public TaskCompletionSource<RemoteEntry> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Debug, Message = "Small file of user {UserId} committed: {Size} bytes")]
+    private static partial void LogPutCommitted(ILogger logger, long userId, long size);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "A batch of {Count} small files could not be committed")]
+    private static partial void LogPutBatchFailed(ILogger logger, Exception exception, int count);
+}
