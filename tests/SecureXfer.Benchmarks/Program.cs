@@ -86,9 +86,13 @@ for (var i = 0; i < settings.WarmUps; i++)
     Delete(back);
 }
 
-await cli.RunAsync("put", "-r", small, "/bench/warm-small");
+for (var i = 0; i < settings.WarmUps * 2; i++)
+{
+    await cli.RunAsync("put", "-r", small, $"/bench/warm-small{i}");
+    await cli.RunAsync("rm", "-r", $"/bench/warm-small{i}");
+}
+
 await cli.RunAsync("rm", "-r", "/bench/warm.bin");
-await cli.RunAsync("rm", "-r", "/bench/warm-small");
 
 // Large file: SecureXfer.
 serverCpu.Mark();
