@@ -9,6 +9,7 @@ var app = builder.Build();
 app.UseSecureXfer();
 app.MapAuthEndpoints();
 app.MapServerEndpoints();
+app.MapUserEndpoints();
 
 await app.RunSecureXferAsync(startup);
 

@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SecureXfer.Api.Hosting;
-using SecureXfer.Server.Accounts;
 using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Rest;
 
@@ -22,16 +21,6 @@ internal static class ServerEndpoints
             .WithTags("Server")
             .WithSummary("Version and the SXP port, so a client can connect for transfers.")
             .AllowAnonymous();
-
-        routes.MapGet("/api/v1/me", Results<Ok<MeResponse>, UnauthorizedHttpResult> (HttpContext context) =>
-                context.Items[typeof(AuthenticatedUser)] is AuthenticatedUser user
-                    ? TypedResults.Ok(new MeResponse(user.Id, user.Username, user.Role, user.QuotaBytes))
-                    : TypedResults.Unauthorized())
-            .WithName("Me")
-            .WithTags("Users")
-            .WithSummary("The account behind the access token.")
-            .RequireAuthorization();
     }
 }
 
-internal sealed record MeResponse(long Id, string Username, string Role, long? QuotaBytes);

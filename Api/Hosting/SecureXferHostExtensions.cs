@@ -80,7 +80,29 @@ internal static class SecureXferHostExtensions
                     AutoReplenishment = true,
                 }));
         });
-        builder.Services.AddAuthorization();
+        builder.Services.AddAuthorization(Policies.Add);
+        builder.Services.AddExceptionHandler<AccountExceptionHandler>();
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new Microsoft.OpenApi.OpenApiInfo
+            {
+                Title = "SecureXfer control plane",
+                Version = "v1",
+                Description = "Users, files and transfers. Log in with POST /api/v1/auth/login, then use the token with Authorize.",
+            });
+            swagger.AddSecurityDefinition("bearer", new Microsoft.OpenApi.OpenApiSecurityScheme
+            {
+                Type = Microsoft.OpenApi.SecuritySchemeType.Http,
+                Scheme = "bearer",
+                BearerFormat = "JWT",
+                Description = "The accessToken from POST /api/v1/auth/login.",
+            });
+            swagger.AddSecurityRequirement(document => new Microsoft.OpenApi.OpenApiSecurityRequirement
+            {
+                [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("bearer", document)] = [],
+            });
+        });
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<TokenService>((jwt, tokens) =>
@@ -102,6 +124,7 @@ internal static class SecureXferHostExtensions
                         }
 
                         context.HttpContext.Items[typeof(AuthenticatedUser)] = user;
+                        Policies.AddRole((ClaimsIdentity)context.Principal!.Identity!, user);
                     },
                 };
             });
@@ -148,6 +171,12 @@ internal static class SecureXferHostExtensions
         app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseSwagger();
+        app.UseSwaggerUI(ui =>
+        {
+            ui.SwaggerEndpoint("/swagger/v1/swagger.json", "SecureXfer v1");
+            ui.DocumentTitle = "SecureXfer API";
+        });
     }
 
     /// <summary>Creates the first admin if needed, tidies staging, starts, and prints the bound ports in one parseable line.</summary>

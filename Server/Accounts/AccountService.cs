@@ -87,7 +87,7 @@ public sealed partial class AccountService(
         return new AuthenticatedUser(user.Id, user.Username, user.Role, user.QuotaBytes);
     }
 
-    public async Task<UserAccount> CreateUserAsync(string username, string password, string role, long? quotaBytes, CancellationToken cancellationToken)
+    public async Task<UserAccount> CreateUserAsync(string username, string password, string role, long? quotaBytes, string? displayName, CancellationToken cancellationToken)
     {
         if (UsernameRules.Problem(username) is { } problem)
         {
@@ -106,8 +106,10 @@ public sealed partial class AccountService(
             Role = role,
             QuotaBytes = quotaBytes,
             SecurityStamp = NewStamp(),
+            DisplayName = string.IsNullOrEmpty(displayName) ? null : displayName,
             CreatedAt = time.GetUtcNow().ToUnixTimeMilliseconds(),
         };
+        user.UpdatedAt = user.CreatedAt;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         db.Users.Add(user);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -141,7 +143,7 @@ public sealed partial class AccountService(
             announce($"Created user 'admin' with the password from {AdminPasswordVariable}.");
         }
 
-        await CreateUserAsync("admin", password, Roles.Admin, null, cancellationToken).ConfigureAwait(false);
+        await CreateUserAsync("admin", password, Roles.Admin, null, null, cancellationToken).ConfigureAwait(false);
     }
 
     public static string NewStamp() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

@@ -26,6 +26,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<UserRoots>();
         services.AddSingleton<FileService>();
         services.AddSingleton<UploadService>();
+        services.AddSingleton<UserAdminService>();
         services.AddSingleton<SxpConnectionHandler>();
         return services;
     }

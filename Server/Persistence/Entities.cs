@@ -29,6 +29,14 @@ public sealed class UserAccount
     public required string SecurityStamp { get; set; }
 
     public long CreatedAt { get; set; }
+
+    /// <summary>A name for people, shown beside the username; optional.</summary>
+    public string? DisplayName { get; set; }
+
+    /// <summary>Bumped by every change; the user's ETag.</summary>
+    public long Version { get; set; } = 1;
+
+    public long UpdatedAt { get; set; }
 }
 
 /// <summary>What the server recorded about a committed file: its size, modification time and SHA-256.</summary>

@@ -55,6 +55,12 @@ public static class SchemaMigrator
                 PRIMARY KEY (upload_id, chunk_index)
             );
             """),
+        new(2, "user administration", """
+            ALTER TABLE users ADD COLUMN display_name TEXT NULL;
+            ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE users ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+            UPDATE users SET updated_at = created_at;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

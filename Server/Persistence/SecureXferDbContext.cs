@@ -30,6 +30,9 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
             user.Property(u => u.Disabled).HasColumnName("disabled");
             user.Property(u => u.SecurityStamp).HasColumnName("security_stamp");
             user.Property(u => u.CreatedAt).HasColumnName("created_at");
+            user.Property(u => u.DisplayName).HasColumnName("display_name");
+            user.Property(u => u.Version).HasColumnName("version");
+            user.Property(u => u.UpdatedAt).HasColumnName("updated_at");
             user.HasIndex(u => u.Username).IsUnique();
         });
 

@@ -147,13 +147,26 @@ public sealed partial class UploadService
         // 1. Every staged byte of the batch reaches the disk with one sync.
         Durability.FlushFileSystem(data.Staging, batch.Select(p => p.Staging));
 
-        await using var db = await dbFactory.CreateDbContextAsync().ConfigureAwait(false);
         foreach (var group in batch.GroupBy(p => p.User.Id))
         {
-            var user = group.First().User;
-            using (await LockUserAsync(user.Id, CancellationToken.None).ConfigureAwait(false))
+            var puts = group.ToList();
+            try
             {
-                await CommitUserPutsAsync(db, user, group.ToList()).ConfigureAwait(false);
+                await using var db = await dbFactory.CreateDbContextAsync().ConfigureAwait(false);
+                using (await LockUserAsync(group.Key, CancellationToken.None).ConfigureAwait(false))
+                {
+                    await CommitUserPutsAsync(db, puts[0].User, puts).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // One user's trouble (a database error, an account deleted meanwhile) stays with that user's files.
+                LogPutBatchFailed(logger, ex, puts.Count);
+                foreach (var put in puts.Where(p => !p.Done.Task.IsCompleted))
+                {
+                    File.Delete(put.Staging);
+                    put.Done.TrySetException(ex as SxpException ?? new SxpException(ErrorCode.Internal, "The server could not store the file."));
+                }
             }
         }
     }
@@ -162,7 +175,9 @@ public sealed partial class UploadService
     private async Task CommitUserPutsAsync(SecureXferDbContext db, AuthenticatedUser user, List<StagedPut> puts)
     {
         var paths = puts.Select(p => p.Path.Value).Distinct().ToList();
-        var quota = await db.Users.Where(u => u.Id == user.Id).Select(u => u.QuotaBytes).SingleAsync().ConfigureAwait(false);
+        var account = await db.Users.Where(u => u.Id == user.Id).Select(u => new { u.QuotaBytes }).SingleOrDefaultAsync().ConfigureAwait(false)
+            ?? throw new SxpException(ErrorCode.AuthFailed, "The account no longer exists.");
+        var quota = account.QuotaBytes;
         long used = 0;
         var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
         if (quota is not null)

@@ -280,6 +280,20 @@ public sealed partial class UploadService(
         }
     }
 
+    /// <summary>After a user is deleted: their uploads in progress stop, and their staged data goes.</summary>
+    public async Task ForgetUserAsync(long userId, IReadOnlyCollection<string> sessionIds)
+    {
+        foreach (var upload in _active.Values.Where(u => u.OwnerId == userId).ToList())
+        {
+            await RetireAsync(upload.Id, save: false).ConfigureAwait(false);
+        }
+
+        foreach (var id in sessionIds)
+        {
+            File.Delete(StagingPath(id));
+        }
+    }
+
     /// <summary>A connection lets go of an upload. When none is left, its state is saved and its file closed; a later open resumes it.</summary>
     public async Task DetachAsync(ActiveUpload upload)
     {

@@ -14,4 +14,10 @@ public sealed record ServerInfo(string Version, int SxpPort, int ProtocolVersion
 [JsonSerializable(typeof(LoginRequest))]
 [JsonSerializable(typeof(LoginResponse))]
 [JsonSerializable(typeof(ServerInfo))]
+[JsonSerializable(typeof(UserResponse))]
+[JsonSerializable(typeof(CreateUserRequest))]
+[JsonSerializable(typeof(UpdateUserRequest))]
+[JsonSerializable(typeof(ResetPasswordRequest))]
+[JsonSerializable(typeof(ChangePasswordRequest))]
+[JsonSerializable(typeof(PageResponse<UserResponse>))]
 public sealed partial class RestJsonContext : JsonSerializerContext;

@@ -182,7 +182,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public async Task<long> AddUserAsync(string username, string password, long? quotaBytes = null, string role = "user")
     {
         await using var accounts = new DirectAccounts(DataDir);
-        var user = await accounts.Service.CreateUserAsync(username, password, role, quotaBytes, CancellationToken.None);
+        var user = await accounts.Service.CreateUserAsync(username, password, role, quotaBytes, null, CancellationToken.None);
         return user.Id;
     }
 
@@ -199,6 +199,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public string? ScalarText(string sql)
+    {
+        using var connection = OpenDatabase();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar() as string;
     }
 
     public void Execute(string sql)

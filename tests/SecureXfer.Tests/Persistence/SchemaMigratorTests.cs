@@ -37,15 +37,35 @@ public sealed class SchemaMigratorTests : IDisposable
         }
 
         var next = SchemaMigrator.LatestVersion + 1;
-        var upgraded = SchemaMigrator.Migrations.Append(new SchemaMigration(next, "display name", "ALTER TABLE users ADD COLUMN display_name TEXT NULL; UPDATE users SET display_name = username;")).ToList();
+        var upgraded = SchemaMigrator.Migrations.Append(new SchemaMigration(next, "nickname", "ALTER TABLE users ADD COLUMN nickname TEXT NULL; UPDATE users SET nickname = username;")).ToList();
         Assert.Equal(next, SchemaMigrator.Migrate(ConnectionString, upgraded));
 
         using var check = new SqliteConnection(ConnectionString);
         check.Open();
         using var query = check.CreateCommand();
-        query.CommandText = "SELECT display_name FROM users WHERE username = 'old'";
+        query.CommandText = "SELECT nickname FROM users WHERE username = 'old'";
         Assert.Equal("old", query.ExecuteScalar());
         Assert.Equal(next, SchemaMigrator.CurrentVersion(check));
+    }
+
+    [Fact]
+    public void Users_of_a_first_schema_database_get_a_version_and_an_update_time_on_upgrade()
+    {
+        SchemaMigrator.Migrate(ConnectionString, SchemaMigrator.Migrations.Take(1).ToList());
+        using (var connection = new SqliteConnection(ConnectionString))
+        {
+            connection.Open();
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO users (username, password_hash, role, security_stamp, created_at) VALUES ('first', 'h', 'admin', 's', 1234)";
+            insert.ExecuteNonQuery();
+        }
+
+        Assert.Equal(SchemaMigrator.LatestVersion, SchemaMigrator.Migrate(ConnectionString));
+        using var check = new SqliteConnection(ConnectionString);
+        check.Open();
+        using var query = check.CreateCommand();
+        query.CommandText = "SELECT version || ',' || updated_at || ',' || coalesce(display_name, '-') FROM users WHERE username = 'first'";
+        Assert.Equal("1,1234,-", query.ExecuteScalar());
     }
 
     [Fact]
