@@ -18,11 +18,6 @@ public static partial class DirectIo
     private const int ReadOnly = 0;
     private const int ReadWrite = 2;
     private const int CloseOnExec = 0x80000;
-    private const int NoWait = 0x8; // RWF_NOWAIT
-    private const int TryAgain = 11; // EAGAIN
-    private const int NotSupported = 95; // EOPNOTSUPP
-
-    private static int _noWaitUnsupported;
 
     public static bool IsAligned(long offset, long length) => ((offset | length) & (Alignment - 1)) == 0;
 
@@ -52,41 +47,55 @@ public static partial class DirectIo
     }
 
     /// <summary>
-    /// Reads from the page cache only: returns the bytes read, or -1 when they are not cached (or
-    /// the kernel cannot tell), in which case the caller reads them unbuffered instead of pulling
-    /// them through the cache.
+    /// Whether every page of the range is in the page cache (mincore on a temporary mapping; it
+    /// starts no I/O and no readahead). When the kernel cannot say, the answer is yes, so the
+    /// caller reads through the cache as usual.
     /// </summary>
-    public static unsafe int ReadIfCached(SafeFileHandle handle, Span<byte> buffer, long offset)
+    public static unsafe bool IsCached(SafeFileHandle handle, long offset, int length)
     {
-        if (!OperatingSystem.IsLinux() || Volatile.Read(ref _noWaitUnsupported) != 0)
+        if (!OperatingSystem.IsLinux() || length <= 0)
         {
-            return -1;
+            return true;
         }
 
+        var page = Environment.SystemPageSize;
+        var start = offset & ~(long)(page - 1);
+        var span = (nuint)(offset + length - start);
+        var pages = (int)((span + (nuint)page - 1) / (nuint)page);
         var added = false;
         handle.DangerousAddRef(ref added);
         try
         {
-            fixed (byte* start = buffer)
+            var address = MemoryMap(null, span, ProtectRead, MapShared, (int)handle.DangerousGetHandle(), start);
+            if (address == MapFailed)
             {
-                var vector = new IoVector { Base = start, Length = (nuint)buffer.Length };
-                var read = PreadV2((int)handle.DangerousGetHandle(), &vector, 1, offset, NoWait);
-                if (read >= 0)
-                {
-                    return (int)read;
-                }
+                return true;
+            }
 
-                var error = Marshal.GetLastPInvokeError();
-                if (error is not TryAgain)
+            try
+            {
+                var vector = pages <= 1024 ? stackalloc byte[pages] : new byte[pages];
+                fixed (byte* residency = vector)
                 {
-                    // An old kernel or a file system without RWF_NOWAIT: stop asking.
-                    if (error is NotSupported or 22 /* EINVAL */ or 38 /* ENOSYS */)
+                    if (MemoryResidency(address, span, residency) != 0)
                     {
-                        Volatile.Write(ref _noWaitUnsupported, 1);
+                        return true;
                     }
                 }
 
-                return -1;
+                foreach (var flags in vector)
+                {
+                    if ((flags & 1) == 0)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+            finally
+            {
+                _ = MemoryUnmap(address, span);
             }
         }
         finally
@@ -101,16 +110,19 @@ public static partial class DirectIo
     /// <summary>O_DIRECT differs between architectures.</summary>
     private static int DirectFlag => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
 
-    [StructLayout(LayoutKind.Sequential)]
-    private unsafe struct IoVector
-    {
-        public byte* Base;
-        public nuint Length;
-    }
+    private const int ProtectRead = 1;
+    private const int MapShared = 1;
+    private static readonly unsafe void* MapFailed = (void*)-1;
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);
 
-    [LibraryImport("libc", EntryPoint = "preadv2", SetLastError = true)]
-    private static unsafe partial nint PreadV2(int fd, IoVector* vectors, int count, long offset, int flags);
+    [LibraryImport("libc", EntryPoint = "mmap")]
+    private static unsafe partial void* MemoryMap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "mincore")]
+    private static unsafe partial int MemoryResidency(void* address, nuint length, byte* vector);
+
+    [LibraryImport("libc", EntryPoint = "munmap")]
+    private static unsafe partial int MemoryUnmap(void* address, nuint length);
 }
