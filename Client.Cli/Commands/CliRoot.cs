@@ -18,6 +18,7 @@ internal static class CliRoot
         root.Subcommands.Add(FileCommands.Move(globals));
         root.Subcommands.Add(FileCommands.Mkdir(globals));
         root.Subcommands.Add(LogoutCommand.Create(globals));
+        root.Subcommands.Add(UserCommands.Create(globals));
         return root;
     }
 }

@@ -53,5 +53,8 @@ internal sealed class RemoteSession : IAsyncDisposable
         return new RemoteSession(state, trust);
     }
 
+    /// <summary>The REST control plane of the same server, with the saved token and trust.</summary>
+    public ServerApi OpenApi() => new(new Uri(State.Server), Trust, State.AccessToken);
+
     public ValueTask DisposeAsync() => Client.DisposeAsync();
 }

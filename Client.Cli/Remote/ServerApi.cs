@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using SecureXfer.Shared.Rest;
@@ -7,7 +10,7 @@ using SecureXfer.Shared.Security;
 
 namespace SecureXfer.Cli.Remote;
 
-/// <summary>The REST calls login needs, over a TLS connection judged by <see cref="ServerTrust"/>.</summary>
+/// <summary>The REST control plane, over a TLS connection judged by <see cref="ServerTrust"/>; with a token for the calls that need one.</summary>
 internal sealed class ServerApi : IDisposable
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
@@ -15,7 +18,7 @@ internal sealed class ServerApi : IDisposable
     private readonly HttpClient _http;
     private int _rejected;
 
-    public ServerApi(Uri server, ServerTrust trust)
+    public ServerApi(Uri server, ServerTrust trust, string? token = null)
     {
         Trust = trust;
         var handler = new SocketsHttpHandler
@@ -43,6 +46,10 @@ internal sealed class ServerApi : IDisposable
             },
         };
         _http = new HttpClient(handler) { BaseAddress = server, Timeout = RequestTimeout };
+        if (token is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
     }
 
     public ServerTrust Trust { get; }
@@ -82,6 +89,55 @@ internal sealed class ServerApi : IDisposable
 
         return await response.Content.ReadFromJsonAsync(RestJsonContext.Default.LoginResponse, cancellationToken).ConfigureAwait(false)
             ?? throw new CliException(ExitCodes.Failure, "failed", "The server sent an empty login answer.");
+    }
+
+    /// <summary>One authenticated call. A refusal becomes a <see cref="CliException"/> carrying the server's problem detail.</summary>
+    public async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T>? answer, CancellationToken cancellationToken)
+        where T : class
+    {
+        using var request = new HttpRequestMessage(method, new Uri(path.TrimStart('/'), UriKind.Relative)) { Content = body };
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await RefusalAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+
+        return answer is null || response.StatusCode == HttpStatusCode.NoContent
+            ? null
+            : await response.Content.ReadFromJsonAsync(answer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<CliException> RefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var detail = $"The server answered {(int)response.StatusCode} {response.ReasonPhrase}.";
+        try
+        {
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+            if (problem.RootElement.TryGetProperty("detail", out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                detail = text.GetString()!;
+            }
+            else if (problem.RootElement.TryGetProperty("title", out var title) && title.ValueKind == JsonValueKind.String)
+            {
+                detail = title.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a problem document: the status line says enough.
+        }
+
+        return response.StatusCode switch
+        {
+            HttpStatusCode.Unauthorized => new CliException(ExitCodes.Auth, "auth_failed", "The server did not accept the login; run 'sxfer login' again."),
+            HttpStatusCode.Forbidden => new CliException(ExitCodes.Auth, "forbidden", detail == $"The server answered 403 {response.ReasonPhrase}." ? "This account may not do that." : detail),
+            HttpStatusCode.NotFound => new CliException(ExitCodes.NotFound, "not_found", detail),
+            HttpStatusCode.BadRequest => new CliException(ExitCodes.Usage, "invalid", detail),
+            HttpStatusCode.Conflict => new CliException(ExitCodes.Failure, "conflict", detail),
+            HttpStatusCode.PreconditionFailed => new CliException(ExitCodes.Failure, "precondition_failed", detail),
+            HttpStatusCode.TooManyRequests => new CliException(ExitCodes.Failure, "too_many_requests", detail),
+            _ => new CliException(ExitCodes.Failure, "failed", detail),
+        };
     }
 
     public void Dispose()
