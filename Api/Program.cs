@@ -10,6 +10,7 @@ app.UseSecureXfer();
 app.MapAuthEndpoints();
 app.MapServerEndpoints();
 app.MapUserEndpoints();
+app.MapFileEndpoints();
 
 await app.RunSecureXferAsync(startup);
 

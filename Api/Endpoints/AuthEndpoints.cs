@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.IdentityModel.JsonWebTokens;
 using SecureXfer.Api.Hosting;
 using SecureXfer.Server.Accounts;
+using SecureXfer.Server.Persistence;
 using SecureXfer.Shared.Rest;
 
 namespace SecureXfer.Api.Endpoints;
 
+/// <summary>Login, refresh and logout (<c>/api/v1/auth</c>), and the caller's API keys (<c>/api/v1/keys</c>).</summary>
 internal static class AuthEndpoints
 {
     public static void MapAuthEndpoints(this IEndpointRouteBuilder routes)
@@ -12,23 +15,94 @@ internal static class AuthEndpoints
         var auth = routes.MapGroup("/api/v1/auth").WithTags("Auth");
         auth.MapPost("/login", LoginAsync)
             .WithName("Login")
-            .WithSummary("Exchange a username and password for a short-lived access token.")
+            .WithSummary("Exchange a username and password for a short-lived access token and a refresh token.")
+            .WithDescription("Unknown user, wrong password and disabled account get the same 401. Rate limited per address (429 with Retry-After).")
             .RequireRateLimiting(SecureXferHostExtensions.LoginRateLimit)
             .AllowAnonymous();
+
+        auth.MapPost("/refresh", RefreshAsync)
+            .WithName("Refresh")
+            .WithSummary("Trade a refresh token for a new access token and a new refresh token (the old one is used up).")
+            .WithDescription("A refresh token works once. Presenting one that was already used revokes its whole family (it was copied); expired, revoked, or issued before a password change or disable: 401.")
+            .RequireRateLimiting(SecureXferHostExtensions.LoginRateLimit)
+            .AllowAnonymous();
+
+        auth.MapPost("/logout", LogoutAsync)
+            .WithName("Logout")
+            .WithSummary("End the access token used for this call now, and with `refreshToken` that token's family.")
+            .RequireAuthorization();
+
+        var keys = routes.MapGroup("/api/v1/keys").WithTags("API keys").RequireAuthorization();
+        keys.MapGet("/", ListKeysAsync)
+            .WithName("ListKeys")
+            .WithSummary("Your API keys (never their secrets).");
+        keys.MapPost("/", CreateKeyAsync)
+            .WithName("CreateKey")
+            .WithSummary("Create an API key for automation; the `key` in the answer is shown this once.")
+            .WithDescription("Use it as `Authorization: Bearer sxk_...` on REST and as the SXP token. It acts as you, with your role, until revoked or expired.")
+            .ProducesValidationProblem();
+        keys.MapDelete("/{id}", RevokeKeyAsync)
+            .WithName("RevokeKey")
+            .WithSummary("Revoke one of your API keys; it stops working at once (open SXP sessions end at their next account check).")
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    /// <summary>Unknown user, wrong password and disabled account give the same answer, in the same time.</summary>
-    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(LoginRequest request, AccountService accounts, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(LoginRequest request, AccountService accounts, CredentialService credentials, CancellationToken cancellationToken)
     {
-        var result = await accounts.LoginAsync(request.Username, request.Password, cancellationToken);
-        if (result is not { } issued)
+        var user = await accounts.LoginAsync(request.Username, request.Password, cancellationToken);
+        if (user is null)
         {
-            return TypedResults.Problem(
-                title: "Login failed",
-                detail: "Invalid username or password.",
-                statusCode: StatusCodes.Status401Unauthorized);
+            return TypedResults.Problem(title: "Login failed", detail: "Invalid username or password.", statusCode: StatusCodes.Status401Unauthorized);
         }
 
-        return TypedResults.Ok(new LoginResponse(issued.Token, issued.ExpiresAt));
+        return TypedResults.Ok(ToResponse(await credentials.IssueAsync(user, cancellationToken)));
     }
+
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> RefreshAsync(RefreshRequest request, CredentialService credentials, CancellationToken cancellationToken)
+    {
+        var issued = await credentials.RefreshAsync(request.RefreshToken, cancellationToken);
+        return issued is null
+            ? TypedResults.Problem(title: "Refresh failed", detail: "The refresh token is not valid; log in again.", statusCode: StatusCodes.Status401Unauthorized)
+            : TypedResults.Ok(ToResponse(issued));
+    }
+
+    private static async Task<NoContent> LogoutAsync(HttpContext http, CredentialService credentials, CancellationToken cancellationToken, LogoutRequest? request = null)
+    {
+        var principal = http.User;
+        var jti = principal.FindFirst(JwtRegisteredClaimNames.Jti)?.Value;
+        var exp = principal.FindFirst(JwtRegisteredClaimNames.Exp)?.Value;
+        DateTimeOffset? expires = long.TryParse(exp, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+        await credentials.LogoutAsync(http.ActingUser().Id, jti, expires, request?.RefreshToken, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<KeyListResponse>> ListKeysAsync(HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
+    {
+        var keys = await credentials.ListKeysAsync(http.ActingUser().Id, cancellationToken);
+        return TypedResults.Ok(new KeyListResponse(keys.Select(ToResponse).ToList()));
+    }
+
+    private static async Task<Created<CreatedKeyResponse>> CreateKeyAsync(CreateKeyRequest request, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
+    {
+        var (key, secret) = await credentials.CreateKeyAsync(http.ActingUser().Id, request.Name, request.ExpiresAt, cancellationToken);
+        return TypedResults.Created($"/api/v1/keys/{key.Id}", new CreatedKeyResponse(key.Id, key.Name, secret, FromMillis(key.CreatedAt), key.ExpiresAt is { } e ? FromMillis(e) : null));
+    }
+
+    private static async Task<NoContent> RevokeKeyAsync(string id, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
+    {
+        await credentials.RevokeKeyAsync(http.ActingUser().Id, id, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static LoginResponse ToResponse(IssuedTokens issued) => new(issued.AccessToken, issued.ExpiresAt, issued.RefreshToken, issued.RefreshExpiresAt);
+
+    private static KeyResponse ToResponse(ApiKeyRecord key) => new(
+        key.Id,
+        key.Name,
+        FromMillis(key.CreatedAt),
+        key.ExpiresAt is { } expires ? FromMillis(expires) : null,
+        key.LastUsedAt is { } used ? FromMillis(used) : null,
+        key.RevokedAt is not null);
+
+    private static DateTimeOffset FromMillis(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
 }

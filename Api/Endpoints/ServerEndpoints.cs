@@ -10,9 +10,19 @@ internal static class ServerEndpoints
 {
     public static void MapServerEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/health", () => TypedResults.Text("ok"))
+        routes.MapHealthChecks("/health", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthChecks.WriteAsync })
             .WithName("Health")
-            .WithSummary("Liveness: 200 while the server runs.")
+            .WithSummary("Readiness: 200 `ok` when the database answers and the data directory has room; 503 with the failing check otherwise.")
+            .AllowAnonymous();
+
+        routes.MapGet("/health/live", () => TypedResults.Text("ok"))
+            .WithName("Liveness")
+            .WithSummary("Liveness: 200 while the process serves requests.")
+            .AllowAnonymous();
+
+        routes.MapGet("/metrics", (PrometheusExporter exporter) => TypedResults.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"))
+            .WithName("Metrics")
+            .WithSummary("Prometheus text format: transfers, bytes, SXP sessions, logins, HTTP request durations, connections.")
             .AllowAnonymous();
 
         routes.MapGet("/api/v1/server", (StartupState state) =>

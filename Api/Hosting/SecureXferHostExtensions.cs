@@ -81,7 +81,9 @@ internal static class SecureXferHostExtensions
                 }));
         });
         builder.Services.AddAuthorization(Policies.Add);
-        builder.Services.AddExceptionHandler<AccountExceptionHandler>();
+        builder.Services.AddExceptionHandler<RefusalHandler>();
+        builder.Services.AddSecureXferHealthChecks();
+        builder.Services.AddSingleton<PrometheusExporter>();
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(swagger =>
         {
@@ -103,7 +105,11 @@ internal static class SecureXferHostExtensions
                 [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("bearer", document)] = [],
             });
         });
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddAuthentication(ApiKeyHandler.Selector)
+            .AddPolicyScheme(ApiKeyHandler.Selector, "Access token or API key", selector =>
+                selector.ForwardDefaultSelector = http => ApiKeyHandler.CarriesKey(http) ? ApiKeyHandler.SchemeName : JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer()
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<TokenService>((jwt, tokens) =>
             {
@@ -182,6 +188,8 @@ internal static class SecureXferHostExtensions
     /// <summary>Creates the first admin if needed, tidies staging, starts, and prints the bound ports in one parseable line.</summary>
     public static async Task RunSecureXferAsync(this WebApplication app, StartupState state)
     {
+        // The exporter listens from the start, so /metrics counts everything since.
+        app.Services.GetRequiredService<PrometheusExporter>();
         var accounts = app.Services.GetRequiredService<AccountService>();
         await accounts.EnsureInitialAdminAsync(state.Data, Environment.GetEnvironmentVariable(AccountService.AdminPasswordVariable), Announce, CancellationToken.None);
         await app.Services.GetRequiredService<UploadService>().ReconcileStagingAsync(CancellationToken.None);

@@ -19,6 +19,7 @@ public sealed partial class AccountService(
     PasswordHasher hasher,
     TokenService tokens,
     TimeProvider time,
+    Observability.ServerMetrics metrics,
     ILogger<AccountService> logger)
 {
     public const string AdminPasswordVariable = "SECUREXFER_ADMIN_PASSWORD";
@@ -44,9 +45,11 @@ public sealed partial class AccountService(
         return valid && !user.Disabled ? user : null;
     }
 
-    public async Task<(string Token, DateTimeOffset ExpiresAt)?> LoginAsync(string? username, string? password, CancellationToken cancellationToken)
+    /// <summary>A password login: the account when the credentials are good (counted and logged either way), else null.</summary>
+    public async Task<UserAccount?> LoginAsync(string? username, string? password, CancellationToken cancellationToken)
     {
         var user = await CheckPasswordAsync(username, password, cancellationToken).ConfigureAwait(false);
+        metrics.Login(user is not null);
         if (user is null)
         {
             LogLoginFailed(logger);
@@ -54,7 +57,7 @@ public sealed partial class AccountService(
         }
 
         LogLoginSucceeded(logger, user.Id);
-        return tokens.Issue(user);
+        return user;
     }
 
     /// <summary>The acting user for a token, or null if the token or the account behind it is no longer good.</summary>
@@ -64,22 +67,86 @@ public sealed partial class AccountService(
         return identity is null ? null : await ResolveAsync(identity, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<ClaimsIdentity?> ValidateTokenAsync(string token) => tokens.ValidateAsync(token);
+    /// <summary>
+    /// Checks a bearer credential: an access token (signature, algorithm, issuer, audience,
+    /// lifetime) or an API key (<c>sxk_</c>: known, secret matching). The account behind it is
+    /// checked by <see cref="ResolveAsync"/>.
+    /// </summary>
+    public async Task<ClaimsIdentity?> ValidateTokenAsync(string token)
+    {
+        if (!token.StartsWith(Secrets.ApiKeyPrefix, StringComparison.Ordinal))
+        {
+            return await tokens.ValidateAsync(token).ConfigureAwait(false);
+        }
 
-    /// <summary>Confirms that the user named by a validated token still exists, is enabled, and has the same security stamp.</summary>
+        if (!Secrets.TryParse(token, Secrets.ApiKeyPrefix, out var id, out var secret))
+        {
+            return null;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync().ConfigureAwait(false);
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == id).ConfigureAwait(false);
+        if (key is null || !Secrets.Matches(secret, key.SecretHash))
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (key.LastUsedAt is null || now - key.LastUsedAt > 60_000)
+        {
+            await db.ApiKeys.Where(k => k.Id == id).ExecuteUpdateAsync(k => k.SetProperty(x => x.LastUsedAt, now)).ConfigureAwait(false);
+        }
+
+        return new ClaimsIdentity(
+            [
+                new Claim(JwtRegisteredClaimNames.Sub, key.UserId.ToString(CultureInfo.InvariantCulture)),
+                new Claim(ApiKeyClaim, key.Id),
+            ],
+            "ApiKey",
+            JwtRegisteredClaimNames.Name,
+            "role");
+    }
+
+    /// <summary>On an identity that came from an API key: the key's id.</summary>
+    public const string ApiKeyClaim = "sx_key";
+
+    /// <summary>
+    /// Confirms that the credential behind a validated identity still stands: for an access token,
+    /// the user exists, is enabled, has the same security stamp, and the token was not logged out;
+    /// for an API key, the key is neither revoked nor expired and its user is enabled.
+    /// </summary>
     public async Task<AuthenticatedUser?> ResolveAsync(ClaimsIdentity identity, CancellationToken cancellationToken)
     {
         var subject = identity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value;
         var stamp = identity.FindFirst(TokenService.StampClaim)?.Value;
-        if (!long.TryParse(subject, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || stamp is null)
+        var keyId = identity.FindFirst(ApiKeyClaim)?.Value;
+        if (!long.TryParse(subject, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || (stamp is null && keyId is null))
         {
             return null;
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == id, cancellationToken).ConfigureAwait(false);
-        if (user is null || user.Disabled ||
-            !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(stamp), Encoding.UTF8.GetBytes(user.SecurityStamp)))
+        if (user is null || user.Disabled)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (keyId is not null)
+        {
+            var live = await db.ApiKeys.AnyAsync(k => k.Id == keyId && k.UserId == id && k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > now), cancellationToken).ConfigureAwait(false);
+            if (!live)
+            {
+                return null;
+            }
+        }
+        else if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(stamp!), Encoding.UTF8.GetBytes(user.SecurityStamp)))
+        {
+            return null;
+        }
+        else if (identity.FindFirst(JwtRegisteredClaimNames.Jti)?.Value is { } jti
+            && await db.RevokedTokens.AnyAsync(r => r.Jti == jti, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }

@@ -21,6 +21,9 @@ public sealed class SecureXferOptions
 
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>How long a refresh token may be used (each use issues a new one with a fresh lifetime).</summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
     public string Issuer { get; set; } = "securexfer";
 
     public string Audience { get; set; } = "securexfer";
@@ -52,6 +55,12 @@ public sealed class SecureXferOptions
     /// this skips a copy through the page cache. Turn off for file systems with unusual O_DIRECT rules.
     /// </summary>
     public bool DirectIo { get; set; } = true;
+
+    /// <summary>Largest body <c>PUT /api/v1/files/content</c> accepts; larger files go over SXP.</summary>
+    public long HttpUploadMaxBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Below this much free space in the data directory's file system, <c>/health</c> reports not ready.</summary>
+    public long MinFreeDiskBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>bcrypt work factor for new password hashes.</summary>
     public int BcryptCost { get; set; } = 12;

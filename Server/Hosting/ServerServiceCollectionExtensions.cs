@@ -21,8 +21,11 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddPooledDbContextFactory<SecureXferDbContext>(options => options.UseSqlite(connectionString));
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<SecureXferOptions>>().Value.BcryptCost));
+        services.AddMetrics();
+        services.AddSingleton<Observability.ServerMetrics>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccountService>();
+        services.AddSingleton<CredentialService>();
         services.AddSingleton<UserRoots>();
         services.AddSingleton<FileService>();
         services.AddSingleton<UploadService>();

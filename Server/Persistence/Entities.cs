@@ -83,3 +83,57 @@ public sealed class UploadChunkRecord
     /// <summary>CRC32C of the chunk as received, held as a signed 64-bit value for SQLite.</summary>
     public long Crc32C { get; set; }
 }
+
+/// <summary>
+/// A refresh token: single use. Using it issues a new one in the same family; using one twice
+/// revokes the whole family (it was copied). Only a hash of its secret is stored.
+/// </summary>
+public sealed class RefreshTokenRecord
+{
+    public required string Id { get; set; }
+
+    public required string FamilyId { get; set; }
+
+    public long UserId { get; set; }
+
+    public required string SecretHash { get; set; }
+
+    /// <summary>The user's security stamp when issued: a password change or disable ends the family.</summary>
+    public required string Stamp { get; set; }
+
+    public long CreatedAt { get; set; }
+
+    public long ExpiresAt { get; set; }
+
+    public long? UsedAt { get; set; }
+
+    public long? RevokedAt { get; set; }
+}
+
+/// <summary>An API key for automation: shown once at creation, stored as a hash, revocable.</summary>
+public sealed class ApiKeyRecord
+{
+    public required string Id { get; set; }
+
+    public long UserId { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string SecretHash { get; set; }
+
+    public long CreatedAt { get; set; }
+
+    public long? ExpiresAt { get; set; }
+
+    public long? LastUsedAt { get; set; }
+
+    public long? RevokedAt { get; set; }
+}
+
+/// <summary>An access token ended early (logout) before its expiry; kept until then.</summary>
+public sealed class RevokedTokenRecord
+{
+    public required string Jti { get; set; }
+
+    public long ExpiresAt { get; set; }
+}

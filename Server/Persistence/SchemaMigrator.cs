@@ -61,6 +61,38 @@ public static class SchemaMigrator
             ALTER TABLE users ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
             UPDATE users SET updated_at = created_at;
             """),
+        new(3, "refresh tokens, api keys, revoked tokens", """
+            CREATE TABLE refresh_tokens (
+                id TEXT NOT NULL PRIMARY KEY,
+                family_id TEXT NOT NULL,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                secret_hash TEXT NOT NULL,
+                stamp TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                used_at INTEGER NULL,
+                revoked_at INTEGER NULL
+            );
+            CREATE INDEX ix_refresh_tokens_family ON refresh_tokens (family_id);
+            CREATE INDEX ix_refresh_tokens_user ON refresh_tokens (user_id);
+
+            CREATE TABLE api_keys (
+                id TEXT NOT NULL PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                secret_hash TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NULL,
+                last_used_at INTEGER NULL,
+                revoked_at INTEGER NULL
+            );
+            CREATE INDEX ix_api_keys_user ON api_keys (user_id);
+
+            CREATE TABLE revoked_tokens (
+                jti TEXT NOT NULL PRIMARY KEY,
+                expires_at INTEGER NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

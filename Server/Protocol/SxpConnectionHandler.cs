@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Configuration;
+using SecureXfer.Server.Observability;
 using SecureXfer.Server.Storage;
 using SecureXfer.Server.Transfers;
 using SecureXfer.Shared.Protocol;
@@ -20,6 +21,7 @@ public sealed partial class SxpConnectionHandler(
     AccountService accounts,
     FileService files,
     UploadService uploads,
+    ServerMetrics metrics,
     IOptions<SecureXferOptions> options,
     ILogger<SxpConnectionHandler> logger) : ConnectionHandler
 {
@@ -33,8 +35,16 @@ public sealed partial class SxpConnectionHandler(
             return;
         }
 
-        var session = new SxpSession(connection, accounts, files, uploads, options.Value, logger);
-        await session.RunAsync().ConfigureAwait(false);
+        var session = new SxpSession(connection, accounts, files, uploads, metrics, options.Value, logger);
+        metrics.SessionOpened();
+        try
+        {
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            metrics.SessionClosed();
+        }
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed: it did not negotiate ALPN sxp/1")]

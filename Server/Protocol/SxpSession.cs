@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Configuration;
+using SecureXfer.Server.Observability;
 using SecureXfer.Server.Storage;
 using SecureXfer.Server.Transfers;
 using SecureXfer.Shared.Hashing;
@@ -27,6 +28,7 @@ internal sealed partial class SxpSession(
     AccountService accounts,
     FileService files,
     UploadService uploads,
+    ServerMetrics metrics,
     SecureXferOptions options,
     ILogger logger)
 {
@@ -380,6 +382,10 @@ internal sealed partial class SxpSession(
         }
 
         var stored = await uploads.WriteAsync(upload, offset, crc, bytes, Closed).ConfigureAwait(false);
+        if (stored)
+        {
+            metrics.Bytes("upload", bytes.Length);
+        }
         FrameWriter.WriteChunkAck(_output, streamId, offset, (int)bytes.Length, stored);
         await FlushAsync().ConfigureAwait(false);
     }
@@ -441,6 +447,12 @@ internal sealed partial class SxpSession(
 
         FrameWriter.WriteRaw(_output, FrameType.DownloadEnd, streamId, []);
         await FlushAsync().ConfigureAwait(false);
+        metrics.Bytes("download", length);
+        if (request.Offset + length == file.Size && length > 0)
+        {
+            // The range that completes the file counts as the download.
+            metrics.Transfer("download", ok: true);
+        }
     }
 
     /// <summary>UPLOAD_READY, with the held chunks spread over several frames (MORE on all but the last) when there are many.</summary>

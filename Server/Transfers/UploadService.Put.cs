@@ -63,7 +63,7 @@ public sealed partial class UploadService
             throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch: the server received {actual}, the client declared {request.Sha256.ToLowerInvariant()}. Nothing was stored.");
         }
 
-        var staging = Path.Combine(data.Staging, "put-" + Guid.NewGuid().ToString("N") + ".part");
+        var staging = NewPutStagingPath();
         try
         {
             using var handle = File.OpenHandle(staging, FileMode.CreateNew, FileAccess.Write, FileShare.None);
@@ -80,7 +80,38 @@ public sealed partial class UploadService
             throw new SxpException(ErrorCode.StorageFull, "The server is out of disk space.");
         }
 
-        var put = new StagedPut(user, path, staging, request.Size, actual, request.Overwrite == OverwritePolicy.Replace);
+        return Enqueue(new StagedPut(user, path, staging, request.Size, actual, request.Overwrite == OverwritePolicy.Replace));
+    }
+
+    /// <summary>A fresh staging file name for a whole-file upload (the REST upload writes into it, then calls <see cref="CommitStagedAsync"/>).</summary>
+    public string NewPutStagingPath() => Path.Combine(data.Staging, "put-" + Guid.NewGuid().ToString("N") + ".part");
+
+    /// <summary>
+    /// Commits a file already written to <paramref name="staging"/> and hashed by the caller, through
+    /// the same batches, quota and path rules as PUT. The staging file is consumed either way.
+    /// </summary>
+    public Task<RemoteEntry> CommitStagedAsync(AuthenticatedUser user, RemotePath path, string staging, long size, string sha256, bool replace)
+    {
+        try
+        {
+            if (path.IsRoot)
+            {
+                throw new SxpException(ErrorCode.InvalidPath, "An upload needs a file path, not the root.");
+            }
+
+            CheckTarget(roots.Resolve(user.Id, path), path, replace);
+        }
+        catch
+        {
+            File.Delete(staging);
+            throw;
+        }
+
+        return Enqueue(new StagedPut(user, path, staging, size, sha256, replace));
+    }
+
+    private Task<RemoteEntry> Enqueue(StagedPut put)
+    {
         _puts.Writer.TryWrite(put);
         EnsureCommitter();
         return put.Done.Task;
@@ -246,6 +277,8 @@ public sealed partial class UploadService
         foreach (var (put, entry, _) in placed)
         {
             LogPutCommitted(logger, user.Id, put.Size);
+            metrics.Transfer("upload", ok: true);
+            metrics.Bytes("upload", put.Size);
             put.Done.TrySetResult(entry);
         }
     }

@@ -27,6 +27,7 @@ public sealed partial class UploadService(
     UserRoots roots,
     IOptions<SecureXferOptions> options,
     TimeProvider time,
+    Observability.ServerMetrics metrics,
     ILogger<UploadService> logger)
 {
     /// <summary>Most chunks one upload may have; the server raises the chunk size to stay below it.</summary>
@@ -216,6 +217,7 @@ public sealed partial class UploadService(
             if (!HashText.Sha256Equals(actual, sha256))
             {
                 await DiscardAsync(db, upload.Id).ConfigureAwait(false);
+                metrics.Transfer("upload", ok: false);
                 LogIntegrityFailure(logger, upload.Id, user.Id);
                 throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch: the server received {actual}, the client declared {sha256.ToLowerInvariant()}. Nothing was stored.");
             }
@@ -255,6 +257,7 @@ public sealed partial class UploadService(
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            metrics.Transfer("upload", ok: true);
             LogCommitted(logger, upload.Id, user.Id, info.Length);
             return new RemoteEntry(upload.Path.Name, EntryType.File, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), actual);
         }

@@ -5,7 +5,24 @@ namespace SecureXfer.Shared.Rest;
 
 public sealed record LoginRequest(string Username, string Password);
 
-public sealed record LoginResponse(string AccessToken, DateTimeOffset ExpiresAt);
+/// <summary>An access token, and the refresh token that renews it (single use: each refresh returns a new one).</summary>
+public sealed record LoginResponse(string AccessToken, DateTimeOffset ExpiresAt, string? RefreshToken = null, DateTimeOffset? RefreshExpiresAt = null);
+
+public sealed record RefreshRequest(string RefreshToken);
+
+/// <summary>Logout ends the access token used for it; with <c>refreshToken</c>, that token's family too.</summary>
+public sealed record LogoutRequest(string? RefreshToken);
+
+/// <summary>A new API key; <c>expiresAt</c> null means it does not expire.</summary>
+public sealed record CreateKeyRequest(string Name, DateTimeOffset? ExpiresAt);
+
+/// <summary>An API key as listed: never its secret.</summary>
+public sealed record KeyResponse(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, bool Revoked);
+
+/// <summary>A created key: <c>key</c> is the secret, shown this once.</summary>
+public sealed record CreatedKeyResponse(string Id, string Name, string Key, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt);
+
+public sealed record KeyListResponse(IReadOnlyList<KeyResponse> Items);
 
 /// <summary>What a client needs to know before it can talk SXP: the version and where the SXP listener is.</summary>
 public sealed record ServerInfo(string Version, int SxpPort, int ProtocolVersion);
@@ -14,10 +31,17 @@ public sealed record ServerInfo(string Version, int SxpPort, int ProtocolVersion
 [JsonSerializable(typeof(LoginRequest))]
 [JsonSerializable(typeof(LoginResponse))]
 [JsonSerializable(typeof(ServerInfo))]
+[JsonSerializable(typeof(RefreshRequest))]
+[JsonSerializable(typeof(LogoutRequest))]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(KeyResponse))]
+[JsonSerializable(typeof(CreatedKeyResponse))]
+[JsonSerializable(typeof(KeyListResponse))]
 [JsonSerializable(typeof(UserResponse))]
 [JsonSerializable(typeof(CreateUserRequest))]
 [JsonSerializable(typeof(UpdateUserRequest))]
 [JsonSerializable(typeof(ResetPasswordRequest))]
 [JsonSerializable(typeof(ChangePasswordRequest))]
 [JsonSerializable(typeof(PageResponse<UserResponse>))]
+[JsonSerializable(typeof(FileListResponse))]
 public sealed partial class RestJsonContext : JsonSerializerContext;
