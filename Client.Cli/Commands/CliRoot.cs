@@ -19,6 +19,7 @@ internal static class CliRoot
         root.Subcommands.Add(FileCommands.Mkdir(globals));
         root.Subcommands.Add(LogoutCommand.Create(globals));
         root.Subcommands.Add(UserCommands.Create(globals));
+        root.Subcommands.Add(KeyCommands.Create(globals));
         return root;
     }
 }

@@ -101,3 +101,37 @@ public sealed class CliUserTests(CliServer fixture) : IClassFixture<CliServer>
         Assert.Equal(2, nothing.ExitCode);
     }
 }
+
+/// <summary><c>sxfer keys ...</c>: a key is printed once, lists without its secret, works as a token, and stops when revoked.</summary>
+public sealed class CliKeyTests(CliServer fixture) : IClassFixture<CliServer>
+{
+    [Fact]
+    public async Task Keys_are_added_listed_used_and_revoked()
+    {
+        using var home = new TempDir("sx-cli-keys");
+        var cli = CliServer.Runner(home);
+        await fixture.LoginAsync(cli);
+
+        var add = await cli.RunAsync("keys", "add", "ci job", "--expires-in-days", "30", "--json");
+        Assert.True(add.ExitCode == 0, add.ToString());
+        var created = add.Json();
+        var key = created.GetProperty("key").GetString()!;
+        var id = created.GetProperty("id").GetString()!;
+        Assert.StartsWith("sxk_", key, StringComparison.Ordinal);
+
+        var list = await cli.RunAsync("keys", "list", "--json");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains(list.Json().GetProperty("items").EnumerateArray(), k => k.GetProperty("id").GetString() == id && k.GetProperty("name").GetString() == "ci job");
+        Assert.DoesNotContain(key[(key.IndexOf('.') + 1)..], list.Stdout, StringComparison.Ordinal);
+
+        await using (var sxp = new SecureXfer.Shared.Protocol.Client.SxpClient(fixture.Server.Endpoint, key))
+        {
+            await sxp.ListAsync("/", CancellationToken.None);
+        }
+
+        var revoke = await cli.RunAsync("keys", "revoke", id, "--json");
+        Assert.True(revoke.ExitCode == 0, revoke.ToString());
+        var again = await cli.RunAsync("keys", "revoke", "000000000000000000000000", "--json");
+        Assert.Equal(4, again.ExitCode);
+    }
+}
