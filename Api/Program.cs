@@ -11,6 +11,7 @@ app.MapAuthEndpoints();
 app.MapServerEndpoints();
 app.MapUserEndpoints();
 app.MapFileEndpoints();
+app.MapAuditEndpoints();
 
 await app.RunSecureXferAsync(startup);
 

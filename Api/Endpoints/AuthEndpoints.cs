@@ -47,9 +47,10 @@ internal static class AuthEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(LoginRequest request, AccountService accounts, CredentialService credentials, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(LoginRequest request, HttpContext http, AccountService accounts, CredentialService credentials, CancellationToken cancellationToken)
     {
         var user = await accounts.LoginAsync(request.Username, request.Password, cancellationToken);
+        http.AuditAnonymous("auth.login", user?.Username ?? request.Username, user is null ? "failed" : "ok");
         if (user is null)
         {
             return TypedResults.Problem(title: "Login failed", detail: "Invalid username or password.", statusCode: StatusCodes.Status401Unauthorized);
@@ -58,9 +59,10 @@ internal static class AuthEndpoints
         return TypedResults.Ok(ToResponse(await credentials.IssueAsync(user, cancellationToken)));
     }
 
-    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> RefreshAsync(RefreshRequest request, CredentialService credentials, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> RefreshAsync(RefreshRequest request, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
     {
         var issued = await credentials.RefreshAsync(request.RefreshToken, cancellationToken);
+        http.AuditAnonymous("auth.refresh", null, issued is null ? "failed" : "ok");
         return issued is null
             ? TypedResults.Problem(title: "Refresh failed", detail: "The refresh token is not valid; log in again.", statusCode: StatusCodes.Status401Unauthorized)
             : TypedResults.Ok(ToResponse(issued));
@@ -73,6 +75,7 @@ internal static class AuthEndpoints
         var exp = principal.FindFirst(JwtRegisteredClaimNames.Exp)?.Value;
         DateTimeOffset? expires = long.TryParse(exp, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
         await credentials.LogoutAsync(http.ActingUser().Id, jti, expires, request?.RefreshToken, cancellationToken);
+        http.Audit("auth.logout");
         return TypedResults.NoContent();
     }
 
@@ -85,12 +88,14 @@ internal static class AuthEndpoints
     private static async Task<Created<CreatedKeyResponse>> CreateKeyAsync(CreateKeyRequest request, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
     {
         var (key, secret) = await credentials.CreateKeyAsync(http.ActingUser().Id, request.Name, request.ExpiresAt, cancellationToken);
+        http.Audit("key.create", key.Id, detail: key.Name);
         return TypedResults.Created($"/api/v1/keys/{key.Id}", new CreatedKeyResponse(key.Id, key.Name, secret, FromMillis(key.CreatedAt), key.ExpiresAt is { } e ? FromMillis(e) : null));
     }
 
     private static async Task<NoContent> RevokeKeyAsync(string id, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
     {
         await credentials.RevokeKeyAsync(http.ActingUser().Id, id, cancellationToken);
+        http.Audit("key.revoke", id);
         return TypedResults.NoContent();
     }
 

@@ -78,15 +78,27 @@ internal static class FileEndpoints
     private static async Task<Ok<RemoteEntry>> StatAsync(string path, HttpContext http, FileService files, CancellationToken cancellationToken) =>
         TypedResults.Ok(await files.StatAsync(http.ActingUser(), RemotePath.Parse(path), cancellationToken));
 
-    private static Ok<RemoteEntry> Mkdir(PathRequest request, HttpContext http, FileService files) =>
-        TypedResults.Ok(files.Mkdir(http.ActingUser(), RemotePath.Parse(request.Path)));
+    private static Ok<RemoteEntry> Mkdir(PathRequest request, HttpContext http, FileService files)
+    {
+        var path = RemotePath.Parse(request.Path);
+        var entry = files.Mkdir(http.ActingUser(), path);
+        http.Audit("file.mkdir", path.Value);
+        return TypedResults.Ok(entry);
+    }
 
-    private static async Task<Ok<RemoteEntry>> MoveAsync(MoveRequest request, HttpContext http, FileService files, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await files.MoveAsync(http.ActingUser(), RemotePath.Parse(request.From), RemotePath.Parse(request.To), request.Overwrite, cancellationToken));
+    private static async Task<Ok<RemoteEntry>> MoveAsync(MoveRequest request, HttpContext http, FileService files, CancellationToken cancellationToken)
+    {
+        var (from, to) = (RemotePath.Parse(request.From), RemotePath.Parse(request.To));
+        var entry = await files.MoveAsync(http.ActingUser(), from, to, request.Overwrite, cancellationToken);
+        http.Audit("file.move", from.Value, detail: "to " + to.Value);
+        return TypedResults.Ok(entry);
+    }
 
     private static async Task<NoContent> DeleteAsync(string path, HttpContext http, FileService files, CancellationToken cancellationToken, bool recursive = false)
     {
-        await files.RemoveAsync(http.ActingUser(), RemotePath.Parse(path), recursive, cancellationToken);
+        var remote = RemotePath.Parse(path);
+        await files.RemoveAsync(http.ActingUser(), remote, recursive, cancellationToken);
+        http.Audit("file.delete", remote.Value, detail: recursive ? "recursive" : null);
         return TypedResults.NoContent();
     }
 
@@ -94,6 +106,7 @@ internal static class FileEndpoints
     {
         var remote = RemotePath.Parse(path);
         var file = await files.OpenReadAsync(http.ActingUser(), remote, cancellationToken);
+        http.Audit("file.download", remote.Value, detail: http.Request.Headers.Range.Count > 0 ? $"range {http.Request.Headers.Range}" : $"{file.Size} bytes");
         var digest = Convert.ToBase64String(Convert.FromHexString(file.Sha256));
         http.Response.Headers["Repr-Digest"] = $"sha-256=:{digest}:";
         http.Response.Headers["Digest"] = $"sha-256={digest}";
@@ -173,6 +186,7 @@ internal static class FileEndpoints
         }
 
         var entry = await uploads.CommitStagedAsync(http.ActingUser(), remote, staging, size, sha256, overwrite);
+        http.Audit("file.upload", remote.Value, detail: $"{size} bytes, sha256 {sha256}");
         return TypedResults.Created($"/api/v1/files/stat?path={Uri.EscapeDataString(remote.Value)}", entry);
     }
 

@@ -91,6 +91,7 @@ internal static class UserEndpoints
     private static async Task<Created<UserResponse>> CreateAsync(CreateUserRequest request, UserAdminService admin, HttpContext http, CancellationToken cancellationToken)
     {
         var user = await admin.CreateAsync(request.Username, request.Password, request.Role, request.QuotaBytes, request.DisplayName, cancellationToken);
+        http.Audit("user.create", user.Username, detail: $"id {user.Id}, role {user.Role}");
         SetETag(http, user);
         return TypedResults.Created($"/api/v1/users/{user.Id}", ToResponse(user));
     }
@@ -106,19 +107,22 @@ internal static class UserEndpoints
     {
         var changes = await ReadChangesAsync(http.Request, cancellationToken);
         var user = await admin.UpdateAsync(id, changes, ExpectedVersion(http.Request), cancellationToken);
+        http.Audit("user.update", user.Username, detail: Describe(changes));
         SetETag(http, user);
         return TypedResults.Ok(ToResponse(user));
     }
 
-    private static async Task<NoContent> ResetPasswordAsync(long id, ResetPasswordRequest request, UserAdminService admin, CancellationToken cancellationToken)
+    private static async Task<NoContent> ResetPasswordAsync(long id, ResetPasswordRequest request, HttpContext http, UserAdminService admin, CancellationToken cancellationToken)
     {
         await admin.ResetPasswordAsync(id, request.Password, cancellationToken);
+        http.Audit("user.password", $"id {id}", detail: "reset by an admin");
         return TypedResults.NoContent();
     }
 
-    private static async Task<NoContent> DeleteAsync(long id, UserAdminService admin, CancellationToken cancellationToken)
+    private static async Task<NoContent> DeleteAsync(long id, HttpContext http, UserAdminService admin, CancellationToken cancellationToken)
     {
         await admin.DeleteAsync(id, cancellationToken);
+        http.Audit("user.delete", $"id {id}", detail: "with their files");
         return TypedResults.NoContent();
     }
 
@@ -132,8 +136,17 @@ internal static class UserEndpoints
     private static async Task<NoContent> ChangeOwnPasswordAsync(ChangePasswordRequest request, HttpContext http, UserAdminService admin, CancellationToken cancellationToken)
     {
         await admin.ChangeOwnPasswordAsync(http.ActingUser().Id, request.CurrentPassword, request.NewPassword, cancellationToken);
+        http.Audit("user.password", http.ActingUser().Username, detail: "changed by the user");
         return TypedResults.NoContent();
     }
+
+    private static string Describe(UserChanges changes) => string.Join(", ", new[]
+    {
+        changes.Role is { } role ? $"role {role}" : null,
+        changes.ClearQuota ? "quota none" : changes.QuotaBytes is { } quota ? $"quota {quota}" : null,
+        changes.Disabled is { } disabled ? (disabled ? "disabled" : "enabled") : null,
+        changes.DisplayName is not null ? "display name" : null,
+    }.Where(part => part is not null));
 
     internal static UserResponse ToResponse(UserAccount user) => new(
         user.Id,

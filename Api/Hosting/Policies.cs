@@ -25,3 +25,22 @@ internal static class Policies
     public static void AddRole(ClaimsIdentity identity, AuthenticatedUser user) =>
         identity.AddClaim(new Claim(identity.RoleClaimType, user.Role));
 }
+
+/// <summary>Audit records for REST actions: the acting user and the client address come from the request.</summary>
+internal static class RequestAudit
+{
+    public static void Audit(this HttpContext http, string action, string? target = null, string outcome = "ok", string? detail = null)
+    {
+        var log = http.RequestServices.GetRequiredService<SecureXfer.Server.Audit.AuditLog>();
+        var user = http.Items[typeof(AuthenticatedUser)] as AuthenticatedUser;
+        log.Record(new SecureXfer.Server.Audit.AuditEvent(action, outcome, user?.Id, user?.Username, target, http.Connection.RemoteIpAddress?.ToString(), detail));
+    }
+
+    /// <summary>For events before anyone is authenticated (a login attempt): the name tried, cut short and cleaned.</summary>
+    public static void AuditAnonymous(this HttpContext http, string action, string? attemptedName, string outcome, string? detail = null)
+    {
+        var log = http.RequestServices.GetRequiredService<SecureXfer.Server.Audit.AuditLog>();
+        var name = attemptedName is null ? null : new string(attemptedName.Take(64).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        log.Record(new SecureXfer.Server.Audit.AuditEvent(action, outcome, null, name, null, http.Connection.RemoteIpAddress?.ToString(), detail));
+    }
+}

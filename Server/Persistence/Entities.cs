@@ -130,6 +130,35 @@ public sealed class ApiKeyRecord
     public long? RevokedAt { get; set; }
 }
 
+/// <summary>
+/// One audit record. Each carries the hash of the one before, so any change to a stored record
+/// (or a removed one) breaks the chain from that point on.
+/// </summary>
+public sealed class AuditRecord
+{
+    public long Seq { get; set; }
+
+    public long At { get; set; }
+
+    public long? ActorId { get; set; }
+
+    public string? Actor { get; set; }
+
+    public required string Action { get; set; }
+
+    public string? Target { get; set; }
+
+    public string? Source { get; set; }
+
+    public required string Outcome { get; set; }
+
+    public string? Detail { get; set; }
+
+    public required string PrevHash { get; set; }
+
+    public required string Hash { get; set; }
+}
+
 /// <summary>An access token ended early (logout) before its expiry; kept until then.</summary>
 public sealed class RevokedTokenRecord
 {

@@ -93,6 +93,25 @@ public static class SchemaMigrator
                 expires_at INTEGER NOT NULL
             );
             """),
+        new(4, "audit log", """
+            CREATE TABLE audit_log (
+                seq INTEGER NOT NULL PRIMARY KEY,
+                at INTEGER NOT NULL,
+                actor_id INTEGER NULL,
+                actor TEXT NULL,
+                action TEXT NOT NULL,
+                target TEXT NULL,
+                source TEXT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            );
+            CREATE INDEX ix_audit_log_action ON audit_log (action);
+            CREATE INDEX ix_audit_log_actor ON audit_log (actor_id);
+            CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+            CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

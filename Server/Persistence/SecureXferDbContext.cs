@@ -22,6 +22,8 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
 
     public DbSet<RevokedTokenRecord> RevokedTokens => Set<RevokedTokenRecord>();
 
+    public DbSet<AuditRecord> Audit => Set<AuditRecord>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<UserAccount>(user =>
@@ -59,6 +61,13 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
         {
             key.ToTable("api_keys");
             key.HasKey(k => k.Id);
+        });
+
+        modelBuilder.Entity<AuditRecord>(audit =>
+        {
+            audit.ToTable("audit_log");
+            audit.HasKey(a => a.Seq);
+            audit.Property(a => a.Seq).ValueGeneratedNever();
         });
 
         modelBuilder.Entity<RevokedTokenRecord>(revoked =>

@@ -22,6 +22,7 @@ public sealed partial class SxpConnectionHandler(
     FileService files,
     UploadService uploads,
     ServerMetrics metrics,
+    Audit.AuditLog audit,
     IOptions<SecureXferOptions> options,
     ILogger<SxpConnectionHandler> logger) : ConnectionHandler
 {
@@ -35,7 +36,7 @@ public sealed partial class SxpConnectionHandler(
             return;
         }
 
-        var session = new SxpSession(connection, accounts, files, uploads, metrics, options.Value, logger);
+        var session = new SxpSession(connection, accounts, files, uploads, metrics, audit, options.Value, logger);
         metrics.SessionOpened();
         try
         {

@@ -29,6 +29,7 @@ internal sealed partial class SxpSession(
     FileService files,
     UploadService uploads,
     ServerMetrics metrics,
+    Audit.AuditLog audit,
     SecureXferOptions options,
     ILogger logger)
 {
@@ -247,6 +248,7 @@ internal sealed partial class SxpSession(
         var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.AuthRequest);
         _identity = await accounts.ValidateTokenAsync(request.Token).ConfigureAwait(false);
         _user = _identity is null ? null : await accounts.ResolveAsync(_identity, Closed).ConfigureAwait(false);
+        Audit("sxp.auth", null, _user is null ? "failed" : "ok", _identity?.FindFirst(AccountService.ApiKeyClaim) is { } key ? "api key " + key.Value : null);
         if (_user is null)
         {
             LogAuthFailed(logger, connection.ConnectionId);
@@ -299,6 +301,7 @@ internal sealed partial class SxpSession(
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.PathRequest);
                 var entry = files.Mkdir(User, RemotePath.Parse(request.Path));
+                Audit("file.mkdir", request.Path);
                 await SendAsync(FrameType.Ok, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
                 return true;
             }
@@ -307,6 +310,7 @@ internal sealed partial class SxpSession(
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.RemoveRequest);
                 await files.RemoveAsync(User, RemotePath.Parse(request.Path), request.Recursive, Closed).ConfigureAwait(false);
+                Audit("file.delete", request.Path, detail: request.Recursive ? "recursive" : null);
                 await SendAsync(FrameType.Ok, id, new OkResponse(null), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
                 return true;
             }
@@ -315,6 +319,7 @@ internal sealed partial class SxpSession(
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.MoveRequest);
                 var entry = await files.MoveAsync(User, RemotePath.Parse(request.From), RemotePath.Parse(request.To), request.Overwrite, Closed).ConfigureAwait(false);
+                Audit("file.move", request.From, detail: "to " + request.To);
                 await SendAsync(FrameType.Ok, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
                 return true;
             }
@@ -340,7 +345,9 @@ internal sealed partial class SxpSession(
             case FrameType.UploadCommit:
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadCommitRequest);
+                var committing = _uploads.Values.FirstOrDefault(u => u.Id == request.UploadId)?.Path.Value;
                 var entry = await uploads.CommitAsync(User, request.UploadId, request.Sha256, Closed).ConfigureAwait(false);
+                Audit("file.upload", committing ?? entry.Name, detail: $"{entry.Size} bytes, sha256 {entry.Sha256}");
                 await ForgetUploadAsync(request.UploadId).ConfigureAwait(false);
                 await SendAsync(FrameType.UploadDone, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
                 return true;
@@ -452,6 +459,7 @@ internal sealed partial class SxpSession(
         {
             // The range that completes the file counts as the download.
             metrics.Transfer("download", ok: true);
+            Audit("file.download", request.Path, detail: $"{file.Size} bytes");
         }
     }
 
@@ -508,10 +516,10 @@ internal sealed partial class SxpSession(
         var commit = uploads.Put(User, request, data);
         _putStarted = true;
         _putReplies.RemoveAll(t => t.IsCompleted);
-        _putReplies.Add(AnswerPutAsync(streamId, commit));
+        _putReplies.Add(AnswerPutAsync(streamId, request.Path, commit));
     }
 
-    private async Task AnswerPutAsync(uint streamId, Task<RemoteEntry> commit)
+    private async Task AnswerPutAsync(uint streamId, string path, Task<RemoteEntry> commit)
     {
         try
         {
@@ -529,6 +537,7 @@ internal sealed partial class SxpSession(
             await _send.WaitAsync().ConfigureAwait(false);
             try
             {
+                Audit("file.upload", path, failure is null ? "ok" : "failed", failure?.Message ?? $"{entry?.Size} bytes, sha256 {entry?.Sha256}");
                 if (failure is null)
                 {
                     await SendAsync(FrameType.UploadDone, streamId, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
@@ -552,6 +561,9 @@ internal sealed partial class SxpSession(
             _putSlots.Release();
         }
     }
+
+    private void Audit(string action, string? target, string outcome = "ok", string? detail = null) =>
+        audit.Record(new Audit.AuditEvent(action, outcome, _user?.Id, _user?.Username, target, connection.RemoteEndPoint?.ToString(), detail));
 
     private async ValueTask SendErrorExclusiveAsync(uint streamId, ErrorCode code, string message)
     {

@@ -24,6 +24,12 @@ public sealed record CreatedKeyResponse(string Id, string Name, string Key, Date
 
 public sealed record KeyListResponse(IReadOnlyList<KeyResponse> Items);
 
+/// <summary>One audit record: when, who (id and name), what, to what, from where, with what outcome; and its place in the hash chain.</summary>
+public sealed record AuditEntryResponse(long Seq, DateTimeOffset At, long? ActorId, string? Actor, string Action, string? Target, string? Source, string Outcome, string? Detail, string Hash);
+
+/// <summary>The chain check: <c>ok</c>, the records read, and the first record that does not fit.</summary>
+public sealed record AuditVerifyResponse(bool Ok, long Records, long? BrokenAt, string? Reason);
+
 /// <summary>What a client needs to know before it can talk SXP: the version and where the SXP listener is.</summary>
 public sealed record ServerInfo(string Version, int SxpPort, int ProtocolVersion);
 
@@ -37,6 +43,8 @@ public sealed record ServerInfo(string Version, int SxpPort, int ProtocolVersion
 [JsonSerializable(typeof(KeyResponse))]
 [JsonSerializable(typeof(CreatedKeyResponse))]
 [JsonSerializable(typeof(KeyListResponse))]
+[JsonSerializable(typeof(PageResponse<AuditEntryResponse>))]
+[JsonSerializable(typeof(AuditVerifyResponse))]
 [JsonSerializable(typeof(UserResponse))]
 [JsonSerializable(typeof(CreateUserRequest))]
 [JsonSerializable(typeof(UpdateUserRequest))]
