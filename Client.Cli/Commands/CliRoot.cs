@@ -20,6 +20,7 @@ internal static class CliRoot
         root.Subcommands.Add(LogoutCommand.Create(globals));
         root.Subcommands.Add(UserCommands.Create(globals));
         root.Subcommands.Add(KeyCommands.Create(globals));
+        root.Subcommands.Add(AuditCommand.Create(globals));
         return root;
     }
 }

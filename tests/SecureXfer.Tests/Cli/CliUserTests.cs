@@ -135,3 +135,25 @@ public sealed class CliKeyTests(CliServer fixture) : IClassFixture<CliServer>
         Assert.Equal(4, again.ExitCode);
     }
 }
+
+/// <summary><c>sxfer audit</c>: lists records as JSON and verifies the chain.</summary>
+public sealed class CliAuditTests(CliServer fixture) : IClassFixture<CliServer>
+{
+    [Fact]
+    public async Task Audit_lists_filtered_records_and_verifies_the_chain()
+    {
+        using var home = new TempDir("sx-cli-audit");
+        var cli = CliServer.Runner(home);
+        await fixture.LoginAsync(cli);
+
+        var list = await cli.RunAsync("audit", "--action", "auth.login", "--json");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var items = list.Json().GetProperty("items").EnumerateArray().ToList();
+        Assert.NotEmpty(items);
+        Assert.All(items, i => Assert.Equal("auth.login", i.GetProperty("action").GetString()));
+
+        var verify = await cli.RunAsync("audit", "--verify", "--json");
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.True(verify.Json().GetProperty("ok").GetBoolean());
+    }
+}
