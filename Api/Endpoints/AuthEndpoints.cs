@@ -32,6 +32,15 @@ internal static class AuthEndpoints
             .WithSummary("End the access token used for this call now, and with `refreshToken` that token's family.")
             .RequireAuthorization();
 
+        var bans = routes.MapGroup("/api/v1/bans").WithTags("Bans").RequireAuthorization(Policies.Admin);
+        bans.MapGet("/", ListBansAsync)
+            .WithName("ListBans")
+            .WithSummary("Accounts and client addresses banned from logging in after repeated failures, and until when. Admins only.");
+        bans.MapDelete("/{kind}/{subject}", LiftBanAsync)
+            .WithName("LiftBan")
+            .WithSummary("Lift a ban (`kind` is `account` or `address`) and forget its failures. Admins only.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         var keys = routes.MapGroup("/api/v1/keys").WithTags("API keys").RequireAuthorization();
         keys.MapGet("/", ListKeysAsync)
             .WithName("ListKeys")
@@ -47,14 +56,32 @@ internal static class AuthEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(LoginRequest request, HttpContext http, AccountService accounts, CredentialService credentials, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(
+        LoginRequest request, HttpContext http, AccountService accounts, CredentialService credentials, LoginGuard guard, CancellationToken cancellationToken)
     {
+        var address = http.Connection.RemoteIpAddress?.ToString();
+        if (await guard.BannedUntilAsync(request.Username, address, cancellationToken) is { } until)
+        {
+            http.AuditAnonymous("auth.login", request.Username, "banned");
+            var wait = Math.Max(1, (int)Math.Ceiling((until - DateTimeOffset.UtcNow).TotalSeconds));
+            http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(title: "Too many failed logins", detail: $"Too many failed logins for this account or from this address; try again in {wait} s.", statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
         var user = await accounts.LoginAsync(request.Username, request.Password, cancellationToken);
         http.AuditAnonymous("auth.login", user?.Username ?? request.Username, user is null ? "failed" : "ok");
         if (user is null)
         {
+            var delay = await guard.FailedAsync(request.Username, address, cancellationToken);
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, cancellationToken);
+            }
+
             return TypedResults.Problem(title: "Login failed", detail: "Invalid username or password.", statusCode: StatusCodes.Status401Unauthorized);
         }
+
+        await guard.SucceededAsync(user.Username, cancellationToken);
 
         return TypedResults.Ok(ToResponse(await credentials.IssueAsync(user, cancellationToken)));
     }
@@ -96,6 +123,23 @@ internal static class AuthEndpoints
     {
         await credentials.RevokeKeyAsync(http.ActingUser().Id, id, cancellationToken);
         http.Audit("key.revoke", id);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<BanListResponse>> ListBansAsync(LoginGuard guard, CancellationToken cancellationToken)
+    {
+        var bans = await guard.ActiveBansAsync(cancellationToken);
+        return TypedResults.Ok(new BanListResponse(bans.Select(b => new BanResponse(b.Kind, b.Subject, FromMillis(b.BannedUntil ?? 0), b.BanCount)).ToList()));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> LiftBanAsync(string kind, string subject, HttpContext http, LoginGuard guard, CancellationToken cancellationToken)
+    {
+        if (kind is not (LoginGuard.Account or LoginGuard.Address) || !await guard.LiftAsync(kind, subject, cancellationToken))
+        {
+            return TypedResults.Problem(title: "Not found", detail: $"No ban on {kind} '{subject}'.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        http.Audit("ban.lift", $"{kind} {subject}");
         return TypedResults.NoContent();
     }
 

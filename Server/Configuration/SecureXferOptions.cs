@@ -43,6 +43,18 @@ public sealed class SecureXferOptions
     /// <summary>Login attempts allowed per client address per minute; more get 429 with Retry-After.</summary>
     public int LoginsPerMinute { get; set; } = 30;
 
+    /// <summary>Failed logins of one account, within <see cref="LoginFailureWindow"/>, that lead to a temporary ban of the account.</summary>
+    public int LoginFailuresPerAccount { get; set; } = 5;
+
+    /// <summary>Failed logins from one client address, within <see cref="LoginFailureWindow"/>, that lead to a temporary ban of the address.</summary>
+    public int LoginFailuresPerAddress { get; set; } = 20;
+
+    /// <summary>How long failures are counted before the count starts over.</summary>
+    public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The first ban's length; each further ban of the same account or address lasts twice as long (at most a day).</summary>
+    public TimeSpan LoginBanBase { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Most connections (REST and SXP together) served at once.</summary>
     public int MaxConnections { get; set; } = 1000;
 

@@ -26,6 +26,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccountService>();
         services.AddSingleton<CredentialService>();
+        services.AddSingleton<LoginGuard>();
         services.AddSingleton<Audit.AuditLog>();
         services.AddSingleton<UserRoots>();
         services.AddSingleton<FileService>();

@@ -159,6 +159,26 @@ public sealed class AuditRecord
     public required string Hash { get; set; }
 }
 
+/// <summary>Failed logins of one account or one client address, and the ban they led to.</summary>
+public sealed class LoginBanRecord
+{
+    /// <summary><c>account</c> or <c>address</c>.</summary>
+    public required string Kind { get; set; }
+
+    /// <summary>The lower-cased username, or the address.</summary>
+    public required string Subject { get; set; }
+
+    /// <summary>Failures since <see cref="WindowStart"/>.</summary>
+    public int Failures { get; set; }
+
+    public long WindowStart { get; set; }
+
+    public long? BannedUntil { get; set; }
+
+    /// <summary>Bans so far: each one lasts twice as long as the one before.</summary>
+    public int BanCount { get; set; }
+}
+
 /// <summary>An access token ended early (logout) before its expiry; kept until then.</summary>
 public sealed class RevokedTokenRecord
 {

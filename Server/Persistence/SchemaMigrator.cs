@@ -112,6 +112,17 @@ public static class SchemaMigrator
             CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
             CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
             """),
+        new(5, "login bans", """
+            CREATE TABLE login_bans (
+                kind TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                window_start INTEGER NOT NULL,
+                banned_until INTEGER NULL,
+                ban_count INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (kind, subject)
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -24,6 +24,8 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
 
     public DbSet<AuditRecord> Audit => Set<AuditRecord>();
 
+    public DbSet<LoginBanRecord> LoginBans => Set<LoginBanRecord>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<UserAccount>(user =>
@@ -68,6 +70,12 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
             audit.ToTable("audit_log");
             audit.HasKey(a => a.Seq);
             audit.Property(a => a.Seq).ValueGeneratedNever();
+        });
+
+        modelBuilder.Entity<LoginBanRecord>(ban =>
+        {
+            ban.ToTable("login_bans");
+            ban.HasKey(b => new { b.Kind, b.Subject });
         });
 
         modelBuilder.Entity<RevokedTokenRecord>(revoked =>

@@ -24,6 +24,11 @@ public sealed record CreatedKeyResponse(string Id, string Name, string Key, Date
 
 public sealed record KeyListResponse(IReadOnlyList<KeyResponse> Items);
 
+/// <summary>A login ban: <c>kind</c> is <c>account</c> or <c>address</c>; <c>banCount</c> is how many bans so far (each twice as long).</summary>
+public sealed record BanResponse(string Kind, string Subject, DateTimeOffset BannedUntil, int BanCount);
+
+public sealed record BanListResponse(IReadOnlyList<BanResponse> Items);
+
 /// <summary>One audit record: when, who (id and name), what, to what, from where, with what outcome; and its place in the hash chain.</summary>
 public sealed record AuditEntryResponse(long Seq, DateTimeOffset At, long? ActorId, string? Actor, string Action, string? Target, string? Source, string Outcome, string? Detail, string Hash);
 
@@ -43,6 +48,7 @@ public sealed record ServerInfo(string Version, int SxpPort, int ProtocolVersion
 [JsonSerializable(typeof(KeyResponse))]
 [JsonSerializable(typeof(CreatedKeyResponse))]
 [JsonSerializable(typeof(KeyListResponse))]
+[JsonSerializable(typeof(BanListResponse))]
 [JsonSerializable(typeof(PageResponse<AuditEntryResponse>))]
 [JsonSerializable(typeof(AuditVerifyResponse))]
 [JsonSerializable(typeof(UserResponse))]

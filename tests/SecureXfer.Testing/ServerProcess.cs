@@ -84,6 +84,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
         // Suites log in far more often than people do; the login limit has a test of its own.
         info.Environment["SecureXfer__LoginsPerMinute"] = "100000";
+        info.Environment["SecureXfer__LoginFailuresPerAccount"] = "100000";
+        info.Environment["SecureXfer__LoginFailuresPerAddress"] = "100000";
         info.Environment["DOTNET_gcServer"] = "0";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {

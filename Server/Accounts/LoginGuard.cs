@@ -1,0 +1,148 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SecureXfer.Server.Configuration;
+using SecureXfer.Server.Persistence;
+
+namespace SecureXfer.Server.Accounts;
+
+/// <summary>
+/// Brute-force defence for password logins. Failures are counted per account name (whether or
+/// not it exists, so a ban tells nothing about which names are real) and per client address. Past a few failures each answer
+/// is slowed a little more; past the threshold the account or address is banned for a while,
+/// twice as long with each repeat (at most a day). Admins list and lift bans. The counts live in
+/// the database, so every instance sees them.
+/// </summary>
+public sealed partial class LoginGuard(
+    IDbContextFactory<SecureXferDbContext> dbFactory,
+    IOptions<SecureXferOptions> options,
+    TimeProvider time,
+    ILogger<LoginGuard> logger)
+{
+    public const string Account = "account";
+    public const string Address = "address";
+
+    private static readonly TimeSpan MaxBan = TimeSpan.FromDays(1);
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>When the account or the address is banned, until when; otherwise null.</summary>
+    public async Task<DateTimeOffset?> BannedUntilAsync(string? username, string? address, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var account = Key(username);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var until = await db.LoginBans.AsNoTracking()
+            .Where(b => ((b.Kind == Account && b.Subject == account) || (b.Kind == Address && b.Subject == address)) && b.BannedUntil > now)
+            .MaxAsync(b => b.BannedUntil, cancellationToken).ConfigureAwait(false);
+        return until is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+    }
+
+    /// <summary>Counts a failure; returns how long to hold the answer back (a growing delay before the ban).</summary>
+    public async Task<TimeSpan> FailedAsync(string? username, string? address, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.Zero;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+
+        // Counts whose window has passed, with no ban running, are of no further use.
+        var now = Now;
+        var stale = now - (long)options.Value.LoginFailureWindow.TotalMilliseconds;
+        await db.LoginBans.Where(b => b.WindowStart < stale && (b.BannedUntil == null || b.BannedUntil < now) && b.BanCount == 0)
+            .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+
+        if (Key(username) is { } account)
+        {
+            delay = Max(delay, await CountAsync(db, Account, account, options.Value.LoginFailuresPerAccount, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (!string.IsNullOrEmpty(address))
+        {
+            delay = Max(delay, await CountAsync(db, Address, address, options.Value.LoginFailuresPerAddress, cancellationToken).ConfigureAwait(false));
+        }
+
+        return delay;
+    }
+
+    /// <summary>A good login clears the account's failures (not the address's: one known password must not excuse guessing others).</summary>
+    public async Task SucceededAsync(string username, CancellationToken cancellationToken)
+    {
+        var account = Key(username);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await db.LoginBans.Where(b => b.Kind == Account && b.Subject == account && b.BannedUntil == null)
+            .ExecuteUpdateAsync(b => b.SetProperty(x => x.Failures, 0), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<LoginBanRecord>> ActiveBansAsync(CancellationToken cancellationToken)
+    {
+        var now = Now;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        return await db.LoginBans.AsNoTracking().Where(b => b.BannedUntil > now).OrderBy(b => b.BannedUntil).ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lifts a ban and forgets its failures and history. Returns false when there was none.</summary>
+    public async Task<bool> LiftAsync(string kind, string subject, CancellationToken cancellationToken)
+    {
+        var key = kind == Account ? Key(subject) : subject;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var removed = await db.LoginBans.Where(b => b.Kind == kind && b.Subject == key).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        if (removed > 0)
+        {
+            LogLifted(logger, kind, key!);
+        }
+
+        return removed > 0;
+    }
+
+    private async Task<TimeSpan> CountAsync(SecureXferDbContext db, string kind, string subject, int threshold, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var window = (long)options.Value.LoginFailureWindow.TotalMilliseconds;
+        var row = await db.LoginBans.SingleOrDefaultAsync(b => b.Kind == kind && b.Subject == subject, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            row = new LoginBanRecord { Kind = kind, Subject = subject, WindowStart = now };
+            db.LoginBans.Add(row);
+        }
+        else if (now - row.WindowStart > window)
+        {
+            row.Failures = 0;
+            row.WindowStart = now;
+        }
+
+        row.Failures++;
+        var delay = TimeSpan.Zero;
+        if (row.Failures >= Math.Max(1, threshold))
+        {
+            var length = options.Value.LoginBanBase * Math.Pow(2, Math.Min(row.BanCount, 20));
+            if (length > MaxBan)
+            {
+                length = MaxBan;
+            }
+
+            row.BannedUntil = now + (long)length.TotalMilliseconds;
+            row.BanCount++;
+            row.Failures = 0;
+            row.WindowStart = now;
+            LogBanned(logger, kind, subject, length.TotalSeconds);
+        }
+        else if (row.Failures > threshold / 2)
+        {
+            // Closer to the threshold, slower answers: 0.25 s per failure past half, at most 2 s.
+            delay = TimeSpan.FromMilliseconds(Math.Min(2000, 250 * (row.Failures - (threshold / 2))));
+        }
+
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return delay;
+    }
+
+    private static string? Key(string? username) =>
+        string.IsNullOrEmpty(username) ? null : new string(username.Take(64).Select(c => char.IsControl(c) ? '?' : c).ToArray()).ToLowerInvariant();
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Login ban on {Kind} {Subject} for {Seconds} s after repeated failures")]
+    private static partial void LogBanned(ILogger logger, string kind, string subject, double seconds);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Login ban on {Kind} {Subject} lifted by an admin")]
+    private static partial void LogLifted(ILogger logger, string kind, string subject);
+}
