@@ -12,16 +12,19 @@ internal static class ServerEndpoints
     {
         routes.MapHealthChecks("/health", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthChecks.WriteAsync })
             .WithName("Health")
+            .WithTags("Server")
             .WithSummary("Readiness: 200 `ok` when the database answers and the data directory has room; 503 with the failing check otherwise.")
             .AllowAnonymous();
 
         routes.MapGet("/health/live", () => TypedResults.Text("ok"))
             .WithName("Liveness")
+            .WithTags("Server")
             .WithSummary("Liveness: 200 while the process serves requests.")
             .AllowAnonymous();
 
         routes.MapGet("/metrics", (PrometheusExporter exporter) => TypedResults.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("Metrics")
+            .WithTags("Server")
             .WithSummary("Prometheus text format: transfers, bytes, SXP sessions, logins, HTTP request durations, connections.")
             .AllowAnonymous();
 
