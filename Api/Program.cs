@@ -12,6 +12,7 @@ app.MapServerEndpoints();
 app.MapUserEndpoints();
 app.MapFileEndpoints();
 app.MapAuditEndpoints();
+app.MapUploadEndpoints();
 
 await app.RunSecureXferAsync(startup);
 

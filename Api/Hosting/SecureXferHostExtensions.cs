@@ -138,6 +138,9 @@ internal static class SecureXferHostExtensions
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // Control-plane requests are small; the file upload endpoint raises this for itself.
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
             kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
             kestrel.Limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
             var address = ParseBind(options.Bind);

@@ -267,20 +267,52 @@ public sealed partial class UploadService(
         }
     }
 
-    public async Task AbortAsync(AuthenticatedUser user, string uploadId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Aborts an upload: its staged data goes and its quota reservation with it. Only the owner's
+    /// uploads, unless <paramref name="anyOwner"/> (an admin); anything else is "no such upload".
+    /// </summary>
+    public async Task AbortAsync(AuthenticatedUser user, string uploadId, CancellationToken cancellationToken, bool anyOwner = false)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var owned = await db.UploadSessions.AnyAsync(s => s.Id == uploadId && s.OwnerId == user.Id, cancellationToken).ConfigureAwait(false);
-        if (!owned)
+        var owner = await db.UploadSessions.Where(s => s.Id == uploadId && (anyOwner || s.OwnerId == user.Id)).Select(s => (long?)s.OwnerId).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (owner is null)
         {
             throw new SxpException(ErrorCode.UploadGone, "No such upload.");
         }
 
-        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
+        using (await LockUserAsync(owner.Value, cancellationToken).ConfigureAwait(false))
         {
             await RetireAsync(uploadId, save: false).ConfigureAwait(false);
             await DiscardAsync(db, uploadId).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Uploads in progress (one owner's, or everyone's with null), with how much has arrived: live counts for active ones, recorded chunks otherwise.</summary>
+    public async Task<IReadOnlyList<UploadProgress>> ListAsync(long? ownerId, string? uploadId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var sessions = db.UploadSessions.AsNoTracking();
+        if (ownerId is { } owner)
+        {
+            sessions = sessions.Where(s => s.OwnerId == owner);
+        }
+
+        if (uploadId is not null)
+        {
+            sessions = sessions.Where(s => s.Id == uploadId);
+        }
+
+        var rows = await sessions.OrderBy(s => s.CreatedAt)
+            .Select(s => new { Session = s, Recorded = db.UploadChunks.Count(c => c.UploadId == s.Id) })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.Select(r =>
+        {
+            var count = (int)((r.Session.Size + r.Session.ChunkSize - 1) / Math.Max(1, r.Session.ChunkSize));
+            var active = _active.TryGetValue(r.Session.Id, out var live);
+            var received = active ? live!.ReceivedCount : r.Recorded;
+            var bytes = Math.Min(r.Session.Size, (long)received * r.Session.ChunkSize);
+            return new UploadProgress(r.Session.Id, r.Session.OwnerId, r.Session.Path, r.Session.Size, r.Session.ChunkSize, count, received, bytes, active, r.Session.CreatedAt, r.Session.UpdatedAt);
+        }).ToList();
     }
 
     /// <summary>After a user is deleted: their uploads in progress stop, and their staged data goes.</summary>
@@ -630,3 +662,6 @@ public sealed partial class UploadService(
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Upload {UploadId}: {Count} staged chunks no longer match their checksum and will be sent again")]
     private static partial void LogDamagedChunks(ILogger logger, string uploadId, int count);
 }
+
+/// <summary>An upload in progress as the control plane shows it. <see cref="BytesReceived"/> is approximate by up to one chunk (the last one may be short).</summary>
+public sealed record UploadProgress(string Id, long OwnerId, string Path, long Size, int ChunkSize, int ChunkCount, int ChunksReceived, long BytesReceived, bool Active, long CreatedAt, long UpdatedAt);

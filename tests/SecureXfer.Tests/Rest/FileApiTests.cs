@@ -32,6 +32,8 @@ public sealed class FileApiTests : IAsyncLifetime
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var response = await _user.SendAsync(HttpMethod.Put, $"/api/v1/files/content?path={Uri.EscapeDataString(path)}&overwrite={(overwrite ? "true" : "false")}", content, request =>
         {
+            // As upload clients do: the body follows only once the server has not refused the headers.
+            request.Headers.ExpectContinue = true;
             if (digest is not null)
             {
                 request.Headers.TryAddWithoutValidation("Repr-Digest", digest);

@@ -248,3 +248,18 @@ public sealed class UserAdminTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
     }
 }
+
+/// <summary>Request bodies on the control plane are capped.</summary>
+public sealed class RequestLimitTests
+{
+    [Fact]
+    public async Task An_oversized_request_body_is_refused_with_413_and_changes_nothing()
+    {
+        await using var server = await ServerProcess.StartAsync();
+        using var admin = new RestClient(server, await server.LoginAsync());
+        var huge = "{\"username\":\"big\",\"password\":\"" + new string('x', 2 << 20) + "\"}";
+        using var response = await admin.SendAsync(HttpMethod.Post, "/api/v1/users", new StringContent(huge, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(1L, server.Scalar("SELECT count(*) FROM users"));
+    }
+}
