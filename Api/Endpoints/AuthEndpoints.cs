@@ -48,8 +48,10 @@ internal static class AuthEndpoints
         keys.MapPost("/", CreateKeyAsync)
             .WithName("CreateKey")
             .WithSummary("Create an API key for automation; the `key` in the answer is shown this once.")
-            .WithDescription("Use it as `Authorization: Bearer sxk_...` on REST and as the SXP token. It acts as you, with your role, until revoked or expired.")
-            .ProducesValidationProblem();
+            .WithDescription("Use it as `Authorization: Bearer sxk_...` on REST and as the SXP token. It acts as you, with your role, until revoked or expired. "
+                + "With `Idempotency-Key`, a repeated request answers with the same key id but `key: null`: the secret is shown only once.")
+            .ProducesValidationProblem()
+            .AddEndpointFilter(new IdempotencyFilter("key"));
         keys.MapDelete("/{id}", RevokeKeyAsync)
             .WithName("RevokeKey")
             .WithSummary("Revoke one of your API keys; it stops working at once (open SXP sessions end at their next account check).")

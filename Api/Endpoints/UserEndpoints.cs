@@ -29,9 +29,12 @@ internal static class UserEndpoints
         users.MapPost("/", CreateAsync)
             .WithName("CreateUser")
             .WithSummary("Create a user.")
-            .WithDescription("`role` is `admin`, `user` (default) or `auditor`; `quotaBytes` null means no limit. Answers 201 with the user and its ETag; 409 when the username is taken. Admins only.")
+            .WithDescription("`role` is `admin`, `user` (default) or `auditor`; `quotaBytes` null means no limit. Answers 201 with the user and its ETag; 409 when the username is taken. "
+                + "With `Idempotency-Key`, the same request again replays the first answer (header `Idempotent-Replayed: true`) instead of failing or creating twice; another request under the same key is 422. Admins only.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .AddEndpointFilter(new IdempotencyFilter())
             .RequireAuthorization(Policies.Admin);
 
         users.MapGet("/{id:long}", GetAsync)

@@ -179,6 +179,29 @@ public sealed class LoginBanRecord
     public int BanCount { get; set; }
 }
 
+/// <summary>
+/// The stored answer to a create request sent with an Idempotency-Key, replayed when the same
+/// request comes again. The request is kept only as a keyed MAC (it may hold a password).
+/// </summary>
+public sealed class IdempotencyRecord
+{
+    public long UserId { get; set; }
+
+    public required string Key { get; set; }
+
+    public required string Route { get; set; }
+
+    public required string RequestMac { get; set; }
+
+    public int Status { get; set; }
+
+    public string? Location { get; set; }
+
+    public required string Body { get; set; }
+
+    public long CreatedAt { get; set; }
+}
+
 /// <summary>An access token ended early (logout) before its expiry; kept until then.</summary>
 public sealed class RevokedTokenRecord
 {

@@ -123,6 +123,19 @@ public static class SchemaMigrator
                 PRIMARY KEY (kind, subject)
             );
             """),
+        new(6, "idempotency keys", """
+            CREATE TABLE idempotency_keys (
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                key TEXT NOT NULL,
+                route TEXT NOT NULL,
+                request_mac TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                location TEXT NULL,
+                body TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (user_id, key)
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -26,6 +26,8 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
 
     public DbSet<LoginBanRecord> LoginBans => Set<LoginBanRecord>();
 
+    public DbSet<IdempotencyRecord> Idempotency => Set<IdempotencyRecord>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<UserAccount>(user =>
@@ -76,6 +78,12 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
         {
             ban.ToTable("login_bans");
             ban.HasKey(b => new { b.Kind, b.Subject });
+        });
+
+        modelBuilder.Entity<IdempotencyRecord>(record =>
+        {
+            record.ToTable("idempotency_keys");
+            record.HasKey(r => new { r.UserId, r.Key });
         });
 
         modelBuilder.Entity<RevokedTokenRecord>(revoked =>
