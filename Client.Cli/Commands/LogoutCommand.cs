@@ -1,22 +1,43 @@
 using System.CommandLine;
+using System.Net.Http.Json;
 using SecureXfer.Cli.Output;
+using SecureXfer.Cli.Remote;
+using SecureXfer.Shared.Rest;
 
 namespace SecureXfer.Cli.Commands;
 
-/// <summary><c>sxfer logout</c>: forgets the saved login (token and trust decision).</summary>
+/// <summary>
+/// <c>sxfer logout</c>: ends the saved token on the server (so a copy of it is useless too) and
+/// forgets the saved login. The local state goes even when the server cannot be reached.
+/// </summary>
 internal static class LogoutCommand
 {
     public static Command Create(GlobalOptions globals)
     {
-        var command = new Command("logout", "Forget the saved login.");
-        command.SetBody(globals, context =>
+        var command = new Command("logout", "End the session on the server and forget the saved login.");
+        command.SetBody(globals, async context =>
         {
+            var revoked = false;
+            try
+            {
+                if (context.Store.Load() is { } state && state.ExpiresAt > DateTimeOffset.UtcNow)
+                {
+                    using var api = RemoteSession.Open(context.Store).OpenApi();
+                    await api.SendAsync<LoginResponse>(HttpMethod.Post, "api/v1/auth/logout",
+                        JsonContent.Create(new LogoutRequest(null), RestJsonContext.Default.LogoutRequest), null, context.CancellationToken).ConfigureAwait(false);
+                    revoked = true;
+                }
+            }
+            catch (Exception ex) when (ex is CliException or HttpRequestException or IOException or TaskCanceledException)
+            {
+                context.Reporter.Warn("The server could not be told (the token stays valid until it expires); the saved login is forgotten anyway.");
+            }
+
             var existed = context.Store.Delete();
             context.Reporter.Result(
                 new LogoutJson(true, existed),
                 CliJson.Context.LogoutJson,
-                () => Console.Out.WriteLine(existed ? "Logged out." : "Not logged in."));
-            return Task.CompletedTask;
+                () => Console.Out.WriteLine(existed ? (revoked ? "Logged out; the token no longer works." : "Logged out.") : "Not logged in."));
         });
         return command;
     }

@@ -157,3 +157,27 @@ public sealed class CliAuditTests(CliServer fixture) : IClassFixture<CliServer>
         Assert.True(verify.Json().GetProperty("ok").GetBoolean());
     }
 }
+
+/// <summary><c>sxfer logout</c> ends the token on the server, not only on this machine.</summary>
+public sealed class CliLogoutTests(CliServer fixture) : IClassFixture<CliServer>
+{
+    [Fact]
+    public async Task Logout_revokes_the_saved_token()
+    {
+        using var home = new TempDir("sx-cli-logout");
+        var cli = CliServer.Runner(home);
+        await fixture.LoginAsync(cli);
+        var state = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(cli.ConfigDir, "login.json")));
+        var token = state.RootElement.GetProperty("accessToken").GetString()!;
+
+        var logout = await cli.RunAsync("logout", "--json");
+        Assert.True(logout.ExitCode == 0, logout.ToString());
+        Assert.True(logout.Json().GetProperty("wasLoggedIn").GetBoolean());
+
+        using var http = fixture.Server.CreateHttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+}
