@@ -10,7 +10,16 @@ internal static class ServerEndpoints
 {
     public static void MapServerEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/health", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthChecks.WriteAsync })
+        routes.MapGet("/health", async (Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService health, HttpContext http) =>
+            {
+                var report = await health.CheckHealthAsync(http.RequestAborted);
+                http.Response.StatusCode = report.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
+                    ? StatusCodes.Status200OK
+                    : StatusCodes.Status503ServiceUnavailable;
+                await HealthChecks.WriteAsync(http, report);
+            })
+            .Produces(StatusCodes.Status200OK, contentType: "text/plain")
+            .Produces(StatusCodes.Status503ServiceUnavailable, contentType: "application/json")
             .WithName("Health")
             .WithTags("Server")
             .WithSummary("Readiness: 200 `ok` when the database answers and the data directory has room; 503 with the failing check otherwise.")

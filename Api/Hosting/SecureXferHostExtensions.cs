@@ -93,6 +93,7 @@ internal static class SecureXferHostExtensions
                 Version = "v1",
                 Description = "Users, files and transfers. Log in with POST /api/v1/auth/login, then use the token with Authorize.",
             });
+            swagger.SchemaFilter<OpenApiExamples>();
             swagger.AddSecurityDefinition("bearer", new Microsoft.OpenApi.OpenApiSecurityScheme
             {
                 Type = Microsoft.OpenApi.SecuritySchemeType.Http,
