@@ -48,7 +48,8 @@ internal static class AuthEndpoints
         keys.MapPost("/", CreateKeyAsync)
             .WithName("CreateKey")
             .WithSummary("Create an API key for automation; the `key` in the answer is shown this once.")
-            .WithDescription("Use it as `Authorization: Bearer sxk_...` on REST and as the SXP token. It acts as you, with your role, until revoked or expired. "
+            .WithDescription("Use it as `Authorization: Bearer sxk_...` on REST and as the SXP token. It acts as you, with your role, until revoked, expired, or your password changes. "
+                + "Only a password login may create keys (403 for a call made with a key). "
                 + "With `Idempotency-Key`, a repeated request answers with the same key id but `key: null`: the secret is shown only once.")
             .ProducesValidationProblem()
             .AddEndpointFilter(new IdempotencyFilter("key"));
@@ -64,14 +65,18 @@ internal static class AuthEndpoints
         var address = http.Connection.RemoteIpAddress?.ToString();
         if (await guard.BannedUntilAsync(request.Username, address, cancellationToken) is { } until)
         {
-            http.AuditAnonymous("auth.login", request.Username, "banned");
+            http.AuditAnonymous("auth.login", await accounts.ExistsAsync(request.Username, cancellationToken) ? request.Username : "(no such account)", "banned");
             var wait = Math.Max(1, (int)Math.Ceiling((until - DateTimeOffset.UtcNow).TotalSeconds));
             http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.Problem(title: "Too many failed logins", detail: $"Too many failed logins for this account or from this address; try again in {wait} s.", statusCode: StatusCodes.Status429TooManyRequests);
         }
 
         var user = await accounts.LoginAsync(request.Username, request.Password, cancellationToken);
-        http.AuditAnonymous("auth.login", user?.Username ?? request.Username, user is null ? "failed" : "ok");
+
+        // The name tried is recorded only when it is an account's: a password typed into the
+        // username field must not end up in the append-only log.
+        var known = user is not null || await accounts.ExistsAsync(request.Username, cancellationToken);
+        http.AuditAnonymous("auth.login", user?.Username ?? (known ? request.Username : "(no such account)"), user is null ? "failed" : "ok");
         if (user is null)
         {
             var delay = await guard.FailedAsync(request.Username, address, cancellationToken);
@@ -114,8 +119,14 @@ internal static class AuthEndpoints
         return TypedResults.Ok(new KeyListResponse(keys.Select(ToResponse).ToList()));
     }
 
-    private static async Task<Created<CreatedKeyResponse>> CreateKeyAsync(CreateKeyRequest request, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
+    private static async Task<Results<Created<CreatedKeyResponse>, ProblemHttpResult>> CreateKeyAsync(CreateKeyRequest request, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
     {
+        if (http.User.FindFirst(AccountService.ApiKeyClaim) is not null)
+        {
+            // Keys come from a password login only: one key must not mint others that outlive it.
+            return TypedResults.Problem(title: "Forbidden", detail: "API keys cannot create API keys; log in with a password.", statusCode: StatusCodes.Status403Forbidden);
+        }
+
         var (key, secret) = await credentials.CreateKeyAsync(http.ActingUser().Id, request.Name, request.ExpiresAt, cancellationToken);
         http.Audit("key.create", key.Id, detail: key.Name);
         return TypedResults.Created($"/api/v1/keys/{key.Id}", new CreatedKeyResponse(key.Id, key.Name, secret, FromMillis(key.CreatedAt), key.ExpiresAt is { } e ? FromMillis(e) : null));

@@ -45,6 +45,18 @@ public sealed partial class AccountService(
         return valid && !user.Disabled ? user : null;
     }
 
+    /// <summary>Whether an account of that name exists (for records about failed logins, not for answers to clients).</summary>
+    public async Task<bool> ExistsAsync(string? username, CancellationToken cancellationToken)
+    {
+        if (UsernameRules.Problem(username) is not null)
+        {
+            return false;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        return await db.Users.AnyAsync(u => u.Username == username, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A password login: the account when the credentials are good (counted and logged either way), else null.</summary>
     public async Task<UserAccount?> LoginAsync(string? username, string? password, CancellationToken cancellationToken)
     {

@@ -93,46 +93,49 @@ public sealed partial class LoginGuard(
         return removed > 0;
     }
 
+    /// <summary>
+    /// Counts one failure atomically (an upsert, so concurrent failures are all counted) and,
+    /// at the threshold, bans: the statement that sets the ban also resets the count, so each
+    /// crossing bans once. Returns the delay to hold the answer back.
+    /// </summary>
     private async Task<TimeSpan> CountAsync(SecureXferDbContext db, string kind, string subject, int threshold, CancellationToken cancellationToken)
     {
         var now = Now;
         var window = (long)options.Value.LoginFailureWindow.TotalMilliseconds;
-        var row = await db.LoginBans.SingleOrDefaultAsync(b => b.Kind == kind && b.Subject == subject, cancellationToken).ConfigureAwait(false);
-        if (row is null)
-        {
-            row = new LoginBanRecord { Kind = kind, Subject = subject, WindowStart = now };
-            db.LoginBans.Add(row);
-        }
-        else if (now - row.WindowStart > window)
-        {
-            row.Failures = 0;
-            row.WindowStart = now;
-        }
+        var failures = (await db.Database.SqlQuery<int>($"""
+            INSERT INTO login_bans (kind, subject, failures, window_start, banned_until, ban_count) VALUES ({kind}, {subject}, 1, {now}, NULL, 0)
+            ON CONFLICT (kind, subject) DO UPDATE SET
+                failures = CASE WHEN {now} - window_start > {window} THEN 1 ELSE failures + 1 END,
+                window_start = CASE WHEN {now} - window_start > {window} THEN {now} ELSE window_start END
+            RETURNING failures AS Value
+            """).ToListAsync(cancellationToken).ConfigureAwait(false)).Single();
 
-        row.Failures++;
-        var delay = TimeSpan.Zero;
-        if (row.Failures >= Math.Max(1, threshold))
+        threshold = Math.Max(1, threshold);
+        if (failures >= threshold)
         {
-            var length = options.Value.LoginBanBase * Math.Pow(2, Math.Min(row.BanCount, 20));
-            if (length > MaxBan)
+            var baseMs = (long)options.Value.LoginBanBase.TotalMilliseconds;
+            var maxMs = (long)MaxBan.TotalMilliseconds;
+            var until = (await db.Database.SqlQuery<long>($"""
+                UPDATE login_bans SET
+                    banned_until = {now} + MIN({baseMs} * (1 << MIN(ban_count, 20)), {maxMs}),
+                    ban_count = ban_count + 1,
+                    failures = 0,
+                    window_start = {now}
+                WHERE kind = {kind} AND subject = {subject} AND failures >= {threshold}
+                RETURNING banned_until AS Value
+                """).ToListAsync(cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+            if (until > 0)
             {
-                length = MaxBan;
+                LogBanned(logger, kind, subject, (until - now) / 1000.0);
             }
 
-            row.BannedUntil = now + (long)length.TotalMilliseconds;
-            row.BanCount++;
-            row.Failures = 0;
-            row.WindowStart = now;
-            LogBanned(logger, kind, subject, length.TotalSeconds);
-        }
-        else if (row.Failures > threshold / 2)
-        {
-            // Closer to the threshold, slower answers: 0.25 s per failure past half, at most 2 s.
-            delay = TimeSpan.FromMilliseconds(Math.Min(2000, 250 * (row.Failures - (threshold / 2))));
+            return TimeSpan.Zero;
         }
 
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        return delay;
+        // Closer to the threshold, slower answers: 0.25 s per failure past half, at most 2 s.
+        return failures > threshold / 2
+            ? TimeSpan.FromMilliseconds(Math.Min(2000, 250 * (failures - (threshold / 2))))
+            : TimeSpan.Zero;
     }
 
     private static string? Key(string? username) =>

@@ -235,11 +235,17 @@ public sealed partial class UserAdminService(
         var hash = hasher.Hash(password);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var user = await db.Users.SingleOrDefaultAsync(u => u.Id == id, cancellationToken).ConfigureAwait(false) ?? throw NotFound(id);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         user.PasswordHash = hash;
         user.SecurityStamp = AccountService.NewStamp();
         user.Version++;
-        user.UpdatedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        user.UpdatedAt = now;
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+
+        // A new password ends every credential issued under the old one, API keys included:
+        // a key made with a stolen session must not outlive the password change that answers it.
+        await db.ApiKeys.Where(k => k.UserId == id && k.RevokedAt == null)
+            .ExecuteUpdateAsync(k => k.SetProperty(x => x.RevokedAt, now), cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task EnsureAnotherAdminAsync(SecureXferDbContext db, long id, CancellationToken cancellationToken)

@@ -200,7 +200,7 @@ public sealed class ActiveUpload : IDisposable
     {
         if (_received[index])
         {
-            if ((long)(index + 1) * ChunkSize <= _hash.Hashed && _crcs[index] != crc)
+            if (Math.Min(Size, (long)(index + 1) * ChunkSize) <= _hash.Hashed && _crcs[index] != crc)
             {
                 // Replaced after it was hashed: the running hash no longer describes the file.
                 _hashStale = true;

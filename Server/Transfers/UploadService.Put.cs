@@ -219,6 +219,7 @@ public sealed partial class UploadService
         }
 
         var placed = new List<(StagedPut Put, RemoteEntry Entry, FileRecord Record)>();
+        var superseded = new List<(StagedPut Put, RemoteEntry Entry)>();
         foreach (var put in puts)
         {
             try
@@ -241,7 +242,13 @@ public sealed partial class UploadService
                 File.Move(put.Staging, target, overwrite: true);
                 var info = new FileInfo(target);
                 var modified = info.LastWriteTimeUtc;
-                placed.RemoveAll(p => p.Put.Path == put.Path && p.Put.Done.TrySetResult(p.Entry));
+                foreach (var earlier in placed.Where(p => p.Put.Path == put.Path).ToList())
+                {
+                    // Stored, then replaced by a later PUT of the same batch: answered with the batch.
+                    placed.Remove(earlier);
+                    superseded.Add((earlier.Put, earlier.Entry));
+                }
+
                 placed.Add((put,
                     new RemoteEntry(put.Path.Name, EntryType.File, put.Size, new DateTimeOffset(modified, TimeSpan.Zero), put.Sha256),
                     new FileRecord { OwnerId = user.Id, Path = put.Path.Value, Size = put.Size, Sha256 = put.Sha256, ModifiedTicks = modified.Ticks }));
@@ -258,10 +265,20 @@ public sealed partial class UploadService
             return;
         }
 
-        // 2. The renames are made durable once per directory, then recorded in one transaction.
-        foreach (var directory in placed.Select(p => Path.GetDirectoryName(roots.Resolve(user.Id, p.Put.Path))!).Distinct())
+        // 2. The renames are made durable once per directory (and each directory's own entry, up
+        //    to the user's root, in case the batch created it), then recorded in one transaction.
+        var root = roots.RootOf(user.Id);
+        var flushed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var directory in placed.Select(p => Path.GetDirectoryName(roots.Resolve(user.Id, p.Put.Path))!))
         {
-            Durability.FlushDirectory(directory);
+            for (var current = directory; current.Length >= root.Length && flushed.Add(current); current = Path.GetDirectoryName(current)!)
+            {
+                Durability.FlushDirectory(current);
+                if (current.Length == root.Length)
+                {
+                    break;
+                }
+            }
         }
 
         var placedPaths = placed.Select(p => p.Put.Path.Value).ToList();
@@ -274,6 +291,11 @@ public sealed partial class UploadService
         }
 
         db.ChangeTracker.Clear();
+        foreach (var (put, entry) in superseded)
+        {
+            put.Done.TrySetResult(entry);
+        }
+
         foreach (var (put, entry, _) in placed)
         {
             LogPutCommitted(logger, user.Id, put.Size);

@@ -565,9 +565,10 @@ public sealed partial class UploadService(
                 {
                     await RandomAccess.WriteAsync(upload.Direct ?? upload.Handle, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
                 }
-                catch (IOException ex) when (!StorageErrors.IsDiskFull(ex))
+                catch (Exception ex) when ((ex is IOException io && !StorageErrors.IsDiskFull(io)) || (ex is ObjectDisposedException && upload.Direct is null && !upload.Closed))
                 {
                     // Some file systems accept O_DIRECT at open but refuse the writes: fall back for good.
+                    // (Another lane may have just done so and closed the unbuffered handle under this write.)
                     upload.StopDirect();
                     await RandomAccess.WriteAsync(upload.Handle, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
                 }

@@ -16,6 +16,11 @@ public sealed class OrderedHasher : IDisposable
     private readonly Lock _gate = new();
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly Dictionary<long, (AlignedBuffer Buffer, int Length)> _pending = [];
+    /// <summary>Bytes kept ahead of the prefix by all hashers in this process together; past it, pieces are read back instead.</summary>
+    private const long KeptBudget = 256L * 1024 * 1024;
+
+    private static long _keptBytes;
+
     private readonly int _maxPending;
     private long _hashed;
 
@@ -106,15 +111,20 @@ public sealed class OrderedHasher : IDisposable
 
             if (_pending.Remove(offset, out var replaced))
             {
-                replaced.Buffer.Dispose();
+                Release(replaced.Buffer);
             }
 
-            if (_pending.Count < _maxPending)
+            if (_pending.Count < _maxPending && Interlocked.Add(ref _keptBytes, buffer.Capacity) <= KeptBudget)
             {
                 _pending[offset] = (buffer, length);
             }
             else
             {
+                if (_pending.Count < _maxPending)
+                {
+                    Interlocked.Add(ref _keptBytes, -buffer.Capacity);
+                }
+
                 buffer.Dispose();
             }
         }
@@ -127,7 +137,7 @@ public sealed class OrderedHasher : IDisposable
         {
             if (_pending.Remove(offset, out var kept))
             {
-                kept.Buffer.Dispose();
+                Release(kept.Buffer);
             }
         }
     }
@@ -195,13 +205,20 @@ public sealed class OrderedHasher : IDisposable
     {
         if (direct is not null && DirectIo.IsAligned(offset, 0))
         {
-            var n = RandomAccess.Read(direct, buffer.Span[..(int)DirectIo.RoundUp(want)], offset);
-            if (n > 0)
+            try
             {
-                return Math.Min(n, want);
+                var n = RandomAccess.Read(direct, buffer.Span[..(int)DirectIo.RoundUp(want)], offset);
+                if (n > 0)
+                {
+                    return Math.Min(n, want);
+                }
+            }
+            catch (IOException)
+            {
+                // Unbuffered reads refused: fall through to an ordinary one.
             }
         }
-        else
+
         {
             var n = RandomAccess.Read(file, buffer.Span[..want], offset);
             if (n > 0)
@@ -219,7 +236,7 @@ public sealed class OrderedHasher : IDisposable
         {
             _sha.AppendData(next.Buffer.Span[..next.Length]);
             _hashed += next.Length;
-            next.Buffer.Dispose();
+            Release(next.Buffer);
         }
 
         if (_pending.Count > 0)
@@ -236,9 +253,16 @@ public sealed class OrderedHasher : IDisposable
     {
         foreach (var (buffer, _) in _pending.Values)
         {
-            buffer.Dispose();
+            Release(buffer);
         }
 
         _pending.Clear();
+    }
+
+    /// <summary>A kept piece leaves: its bytes come off the shared budget and the buffer goes back to the pool.</summary>
+    private static void Release(AlignedBuffer buffer)
+    {
+        Interlocked.Add(ref _keptBytes, -buffer.Capacity);
+        buffer.Dispose();
     }
 }

@@ -64,7 +64,7 @@ public sealed partial class SxpClient
             }
 
             // Keeps the hash moving over what is in place, so little is left to read back at the end.
-            hash.CatchUp(prefix, file, direct);
+            hash.CatchUp(prefix, file, target.Direct);
             var total = resumedFrom + Interlocked.Add(ref received, length);
             progress?.Report(total);
             if (probe is not null && Environment.TickCount64 - lastSave > 1000 && saveGate.Wait(0))
@@ -122,7 +122,7 @@ public sealed partial class SxpClient
 
             await Task.WhenAll(connections.Select(RunLaneAsync)).ConfigureAwait(false);
 
-            hash.CatchUp(meta.Size, file, direct);
+            hash.CatchUp(meta.Size, file, target.Direct);
             var actual = HashText.ToHex(hash.Finish());
             if (!HashText.Sha256Equals(actual, meta.Sha256))
             {
@@ -248,8 +248,11 @@ public sealed partial class SxpClient
                     source = source[take..];
                     if (batchLength == batch.Capacity)
                     {
-                        await target.WriteAsync(batch, batchStart, batchLength, stored, cancellationToken).ConfigureAwait(false);
-                        batch = AlignedBuffer.Rent(batch.Capacity);
+                        // The write takes the buffer over (it is hashed, kept or returned there), whatever happens.
+                        var full = batch;
+                        batch = null;
+                        await target.WriteAsync(full, batchStart, batchLength, stored, cancellationToken).ConfigureAwait(false);
+                        batch = AlignedBuffer.Rent(full.Capacity);
                         batchStart += batchLength;
                         batchLength = 0;
                     }
@@ -296,13 +299,27 @@ public sealed partial class SxpClient
     /// <summary>The partial file of a download, its unbuffered handle if any, and the running hash.</summary>
     private sealed class DownloadTarget(SafeFileHandle file, SafeFileHandle? direct, OrderedHasher hash)
     {
-        /// <summary>Writes a batch (unbuffered when aligned), hands the buffer to the hash, and records the bytes as in place.</summary>
+        private volatile bool _directFailed;
+
+        /// <summary>The unbuffered handle while it works; null once the file system has refused an unbuffered write.</summary>
+        public SafeFileHandle? Direct => _directFailed ? null : direct;
+
+        /// <summary>Writes a batch (unbuffered when aligned), hands the buffer to the hash, and records the bytes as in place. Owns the buffer from the call on.</summary>
         public async Task WriteAsync(AlignedBuffer buffer, long offset, int length, Action<long, int> stored, CancellationToken cancellationToken)
         {
             try
             {
-                var handle = direct is not null && DirectIo.IsAligned(offset, length) ? direct : file;
-                await RandomAccess.WriteAsync(handle, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
+                var unbuffered = Direct is not null && DirectIo.IsAligned(offset, length);
+                try
+                {
+                    await RandomAccess.WriteAsync(unbuffered ? Direct! : file, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException) when (unbuffered)
+                {
+                    // Some file systems take O_DIRECT at open and refuse the writes: ordinary writes from now on.
+                    _directFailed = true;
+                    await RandomAccess.WriteAsync(file, buffer.Memory[..length], offset, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch
             {

@@ -37,6 +37,12 @@ public sealed class AuditTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
         }
 
+        // A password typed into the username field must not be kept.
+        using (var typo = await _server.PostLoginAsync("correct-horse-battery", "x"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, typo.StatusCode);
+        }
+
         await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/users", new { username = "audrey", password = "audrey-password" }), HttpStatusCode.Created);
         await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/keys", new { name = "k" }), HttpStatusCode.Created);
         using (var local = new TempDir("sx-audit"))
@@ -56,11 +62,12 @@ public sealed class AuditTests : IAsyncLifetime
             Assert.Contains(expected, actions);
         }
 
-        var failedLogin = records.First(r => r.GetProperty("action").GetString() == "auth.login" && r.GetProperty("outcome").GetString() == "failed");
-        Assert.Equal("admin", failedLogin.GetProperty("actor").GetString());
+        var failedLogin = records.Single(r => r.GetProperty("action").GetString() == "auth.login" && r.GetProperty("outcome").GetString() == "failed" && r.GetProperty("actor").GetString() == "admin");
         Assert.Equal("127.0.0.1", failedLogin.GetProperty("source").GetString());
         Assert.Equal("/audited/f.bin", records.First(r => r.GetProperty("action").GetString() == "file.upload").GetProperty("target").GetString());
         Assert.DoesNotContain("wrong-password", JsonSerializer.Serialize(records), StringComparison.Ordinal);
+        Assert.DoesNotContain("correct-horse-battery", JsonSerializer.Serialize(records), StringComparison.Ordinal);
+        Assert.Contains(records, r => r.GetProperty("actor").GetString() == "(no such account)");
         Assert.DoesNotContain("audrey-password", JsonSerializer.Serialize(records), StringComparison.Ordinal);
 
         var logins = await RecordsAsync("&action=auth.login");

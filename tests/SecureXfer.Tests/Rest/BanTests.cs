@@ -84,6 +84,22 @@ public sealed class BanTests
     }
 
     [Fact]
+    public async Task Simultaneous_failures_are_all_counted_and_none_is_an_error()
+    {
+        await using var server = await ServerProcess.StartAsync(Thresholds(account: 6, address: 1000));
+        await server.AddUserAsync("eve", "eve-password");
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => server.PostLoginAsync("eve", "parallel-" + i)));
+        foreach (var attempt in attempts)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, attempt.StatusCode);
+            attempt.Dispose();
+        }
+
+        using var banned = await server.PostLoginAsync("eve", "eve-password");
+        Assert.Equal(HttpStatusCode.TooManyRequests, banned.StatusCode);
+    }
+
+    [Fact]
     public async Task A_repeated_ban_lasts_twice_as_long()
     {
         await using var server = await ServerProcess.StartAsync(Thresholds(account: 2, address: 1000));

@@ -48,6 +48,25 @@ public sealed class IdempotencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Simultaneous_requests_with_one_key_create_one_object()
+    {
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => PostAsync("/api/v1/keys", new { name = "racing" }, "race-1")));
+        try
+        {
+            Assert.All(attempts, a => Assert.True(a.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, a.StatusCode.ToString()));
+            Assert.Contains(attempts, a => a.StatusCode == HttpStatusCode.Created);
+            Assert.Equal(1L, _server.Scalar("SELECT count(*) FROM api_keys WHERE name = 'racing'"));
+        }
+        finally
+        {
+            foreach (var attempt in attempts)
+            {
+                attempt.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_retried_key_creation_makes_one_key_and_never_shows_its_secret_again()
     {
         using var first = await PostAsync("/api/v1/keys", new { name = "retry" }, "key-1");

@@ -99,6 +99,22 @@ public sealed class TokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_password_change_revokes_the_users_API_keys()
+    {
+        await _server.AddUserAsync("wil", "wil-password-1");
+        using var wil = new RestClient(_server, (await LoginAsync("wil", "wil-password-1")).Access);
+        var key = (await RestClient.ExpectAsync(await wil.PostAsync("/api/v1/keys", new { name = "made with a session" }), HttpStatusCode.Created)).GetProperty("key").GetString()!;
+        using (var byKey = new RestClient(_server, key))
+        {
+            await RestClient.ExpectAsync(await byKey.GetAsync("/api/v1/me"), HttpStatusCode.OK);
+        }
+
+        await RestClient.ExpectAsync(await wil.PostAsync("/api/v1/me/password", new { currentPassword = "wil-password-1", newPassword = "wil-password-2" }), HttpStatusCode.NoContent);
+        using var after = new RestClient(_server, key);
+        await RestClient.ExpectAsync(await after.GetAsync("/api/v1/me"), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task An_API_key_is_shown_once_works_on_REST_and_SXP_and_stops_when_revoked()
     {
         await _server.AddUserAsync("una", "una-password");
@@ -128,6 +144,12 @@ public sealed class TokenTests : IAsyncLifetime
         {
             await sxp.MkdirAsync("/by-key", CancellationToken.None);
             Assert.Equal(EntryType.Dir, (await sxp.StatAsync("/by-key", CancellationToken.None)).Type);
+        }
+
+        // A key cannot mint keys: those would outlive it.
+        using (var byKey = new RestClient(_server, key))
+        {
+            await RestClient.ExpectAsync(await byKey.PostAsync("/api/v1/keys", new { name = "child" }), HttpStatusCode.Forbidden);
         }
 
         // Another user cannot see or revoke it.
