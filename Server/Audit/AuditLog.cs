@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Persistence;
@@ -139,6 +140,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     }
 
     private const string FlushMarker = "\u0000flush";
+    private static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(250);
     private readonly Queue<TaskCompletionSource> _flushes = new();
 
     /// <summary>The hash of a record: SHA-256 over its fields in a fixed JSON form, including the previous hash.</summary>
@@ -156,9 +158,23 @@ public sealed partial class AuditLog : IAsyncDisposable
         var batch = new List<(AuditEvent Event, long At)>();
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            // Records are gathered for a moment and written together: the database has one writer
+            // at a time, and a transaction per burst (a folder of small files is thousands of
+            // records) would keep the file commits waiting. Someone waiting to read goes first.
+            bool waiting;
+            lock (_flushes)
+            {
+                waiting = _flushes.Count > 0;
+            }
+
+            if (!waiting)
+            {
+                await Task.Delay(BatchWindow).ConfigureAwait(false);
+            }
+
             batch.Clear();
             var flushes = 0;
-            while (batch.Count < 1000 && _queue.Reader.TryRead(out var item))
+            while (batch.Count < 5000 && _queue.Reader.TryRead(out var item))
             {
                 if (item.Event.Action == FlushMarker)
                 {
@@ -196,6 +212,22 @@ public sealed partial class AuditLog : IAsyncDisposable
                 var last = await db.Audit.AsNoTracking().OrderByDescending(a => a.Seq).Select(a => new { a.Seq, a.Hash }).FirstOrDefaultAsync().ConfigureAwait(false);
                 var seq = last?.Seq ?? 0;
                 var previous = last?.Hash ?? Genesis;
+
+                // One prepared statement for the batch: far cheaper than tracking a thousand entities.
+                var connection = db.Database.GetDbConnection();
+                await using var insert = connection.CreateCommand();
+                insert.Transaction = transaction.GetDbTransaction();
+                insert.CommandText = "INSERT INTO audit_log (seq, at, actor_id, actor, action, target, source, outcome, detail, prev_hash, hash) "
+                    + "VALUES ($seq, $at, $actorId, $actor, $action, $target, $source, $outcome, $detail, $prev, $hash)";
+                var parameters = new[] { "$seq", "$at", "$actorId", "$actor", "$action", "$target", "$source", "$outcome", "$detail", "$prev", "$hash" }
+                    .Select(name =>
+                    {
+                        var parameter = insert.CreateParameter();
+                        parameter.ParameterName = name;
+                        insert.Parameters.Add(parameter);
+                        return parameter;
+                    })
+                    .ToArray();
                 foreach (var (audit, at) in batch)
                 {
                     var record = new AuditRecord
@@ -214,10 +246,15 @@ public sealed partial class AuditLog : IAsyncDisposable
                     };
                     record.Hash = Hash(record);
                     previous = record.Hash;
-                    db.Audit.Add(record);
+                    object?[] values = [record.Seq, record.At, record.ActorId, record.Actor, record.Action, record.Target, record.Source, record.Outcome, record.Detail, record.PrevHash, record.Hash];
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        parameters[i].Value = values[i] ?? DBNull.Value;
+                    }
+
+                    await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
                 }
 
-                await db.SaveChangesAsync().ConfigureAwait(false);
                 await transaction.CommitAsync().ConfigureAwait(false);
                 return;
             }
