@@ -6,50 +6,35 @@ using SecureXfer.Tests.Support;
 namespace SecureXfer.Tests.Rest;
 
 /// <summary>The audit log: what gets recorded, who may read it, and that tampering is detected.</summary>
-public sealed class AuditTests : IAsyncLifetime
+public sealed class AuditTests : AdminRestTests
 {
-    private ServerProcess _server = null!;
-    private RestClient _admin = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerProcess.StartAsync();
-        _admin = new RestClient(_server, await _server.LoginAsync());
-    }
-
-    public async Task DisposeAsync()
-    {
-        _admin.Dispose();
-        await _server.DisposeAsync();
-    }
-
     private async Task<List<JsonElement>> RecordsAsync(string query = "")
     {
-        var page = await RestClient.ExpectAsync(await _admin.GetAsync("/api/v1/audit?pageSize=500" + query), HttpStatusCode.OK);
+        var page = await RestClient.ExpectAsync(await Admin.GetAsync("/api/v1/audit?pageSize=500" + query), HttpStatusCode.OK);
         return [.. page.GetProperty("items").EnumerateArray()];
     }
 
     [Fact]
     public async Task Logins_user_changes_keys_and_file_transfers_are_recorded_with_their_source()
     {
-        using (var failed = await _server.PostLoginAsync("admin", "wrong-password"))
+        using (var failed = await Server.PostLoginAsync("admin", "wrong-password"))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
         }
 
         // A password typed into the username field must not be kept.
-        using (var typo = await _server.PostLoginAsync("correct-horse-battery", "x"))
+        using (var typo = await Server.PostLoginAsync("correct-horse-battery", "x"))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, typo.StatusCode);
         }
 
-        await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/users", new { username = "audrey", password = "audrey-password" }), HttpStatusCode.Created);
-        await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/keys", new { name = "k" }), HttpStatusCode.Created);
+        await RestClient.ExpectAsync(await Admin.PostAsync("/api/v1/users", new { username = "audrey", password = "audrey-password" }), HttpStatusCode.Created);
+        await RestClient.ExpectAsync(await Admin.PostAsync("/api/v1/keys", new { name = "k" }), HttpStatusCode.Created);
         using (var local = new TempDir("sx-audit"))
         {
             var file = local.Combine("f.bin");
             TestFiles.WriteRandom(file, 200_000);
-            await using var client = await _server.ConnectAsync();
+            await using var client = await Server.ConnectAsync();
             await client.UploadAsync(file, "/audited/f.bin", new TransferOptions(), null, CancellationToken.None);
             await client.DownloadAsync("/audited/f.bin", local.Combine("back.bin"), new TransferOptions(), null, CancellationToken.None);
             await client.MoveAsync("/audited/f.bin", "/audited/g.bin", false, CancellationToken.None);
@@ -79,20 +64,20 @@ public sealed class AuditTests : IAsyncLifetime
     {
         for (var i = 0; i < 5; i++)
         {
-            await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/files/mkdir", new { path = $"/d{i}" }), HttpStatusCode.OK);
+            await RestClient.ExpectAsync(await Admin.PostAsync("/api/v1/files/mkdir", new { path = $"/d{i}" }), HttpStatusCode.OK);
         }
 
-        var good = await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/audit/verify", null), HttpStatusCode.OK);
+        var good = await RestClient.ExpectAsync(await Admin.PostAsync("/api/v1/audit/verify", null), HttpStatusCode.OK);
         Assert.True(good.GetProperty("ok").GetBoolean());
         Assert.True(good.GetProperty("records").GetInt64() >= 6);
 
         // The table itself refuses changes; someone with the database file can still drop that guard.
-        Assert.ThrowsAny<Exception>(() => _server.Execute("UPDATE audit_log SET target = '/elsewhere' WHERE action = 'file.mkdir'"));
-        Assert.ThrowsAny<Exception>(() => _server.Execute("DELETE FROM audit_log"));
-        var victim = _server.Scalar("SELECT min(seq) FROM audit_log WHERE action = 'file.mkdir'");
-        _server.Execute($"DROP TRIGGER audit_log_no_update; UPDATE audit_log SET target = '/elsewhere' WHERE seq = {victim}");
+        Assert.ThrowsAny<Exception>(() => Server.Execute("UPDATE audit_log SET target = '/elsewhere' WHERE action = 'file.mkdir'"));
+        Assert.ThrowsAny<Exception>(() => Server.Execute("DELETE FROM audit_log"));
+        var victim = Server.Scalar("SELECT min(seq) FROM audit_log WHERE action = 'file.mkdir'");
+        Server.Execute($"DROP TRIGGER audit_log_no_update; UPDATE audit_log SET target = '/elsewhere' WHERE seq = {victim}");
 
-        var broken = await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/audit/verify", null), HttpStatusCode.OK);
+        var broken = await RestClient.ExpectAsync(await Admin.PostAsync("/api/v1/audit/verify", null), HttpStatusCode.OK);
         Assert.False(broken.GetProperty("ok").GetBoolean());
         Assert.Equal(victim, broken.GetProperty("brokenAt").GetInt64());
     }
@@ -100,11 +85,11 @@ public sealed class AuditTests : IAsyncLifetime
     [Fact]
     public async Task Only_admins_and_auditors_read_the_log()
     {
-        await _server.AddUserAsync("plain", "plain-password");
-        await _server.AddUserAsync("watcher", "watcher-password", role: "auditor");
-        using var plain = await RestClient.AsAsync(_server, "plain", "plain-password");
-        using var watcher = await RestClient.AsAsync(_server, "watcher", "watcher-password");
-        using var anonymous = new RestClient(_server);
+        await Server.AddUserAsync("plain", "plain-password");
+        await Server.AddUserAsync("watcher", "watcher-password", role: "auditor");
+        using var plain = await RestClient.AsAsync(Server, "plain", "plain-password");
+        using var watcher = await RestClient.AsAsync(Server, "watcher", "watcher-password");
+        using var anonymous = new RestClient(Server);
 
         await RestClient.ExpectAsync(await anonymous.GetAsync("/api/v1/audit"), HttpStatusCode.Unauthorized);
         await RestClient.ExpectAsync(await plain.GetAsync("/api/v1/audit"), HttpStatusCode.Forbidden);

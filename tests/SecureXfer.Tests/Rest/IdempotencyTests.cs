@@ -4,25 +4,10 @@ using SecureXfer.Tests.Support;
 namespace SecureXfer.Tests.Rest;
 
 /// <summary>Create operations honour Idempotency-Key: a retried request creates nothing twice.</summary>
-public sealed class IdempotencyTests : IAsyncLifetime
+public sealed class IdempotencyTests : AdminRestTests
 {
-    private ServerProcess _server = null!;
-    private RestClient _admin = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerProcess.StartAsync();
-        _admin = new RestClient(_server, await _server.LoginAsync());
-    }
-
-    public async Task DisposeAsync()
-    {
-        _admin.Dispose();
-        await _server.DisposeAsync();
-    }
-
     private Task<HttpResponseMessage> PostAsync(string path, object body, string key) =>
-        _admin.SendAsync(HttpMethod.Post, path, body, r => r.Headers.Add("Idempotency-Key", key));
+        Admin.SendAsync(HttpMethod.Post, path, body, r => r.Headers.Add("Idempotency-Key", key));
 
     [Fact]
     public async Task A_retried_user_creation_replays_the_first_answer_and_a_different_body_is_refused()
@@ -36,15 +21,15 @@ public sealed class IdempotencyTests : IAsyncLifetime
         Assert.Equal(created.GetProperty("id").GetInt64(), replayed.GetProperty("id").GetInt64());
         Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
         Assert.Equal(first.Headers.Location, again.Headers.Location);
-        Assert.Equal(1L, _server.Scalar("SELECT count(*) FROM users WHERE username = 'ida'"));
+        Assert.Equal(1L, Server.Scalar("SELECT count(*) FROM users WHERE username = 'ida'"));
 
         await RestClient.ExpectAsync(await PostAsync("/api/v1/users", new { username = "ida", password = "other-password-2" }, "create-ida-1"), HttpStatusCode.UnprocessableEntity);
 
         // Without the key, the same request is a new one: the name is taken.
-        await RestClient.ExpectAsync(await _admin.PostAsync("/api/v1/users", body), HttpStatusCode.Conflict);
+        await RestClient.ExpectAsync(await Admin.PostAsync("/api/v1/users", body), HttpStatusCode.Conflict);
 
         // The stored request is a MAC, never the password.
-        Assert.Equal(0L, _server.Scalar("SELECT count(*) FROM idempotency_keys WHERE body LIKE '%ida-password-1%' OR request_mac LIKE '%ida-password-1%'"));
+        Assert.Equal(0L, Server.Scalar("SELECT count(*) FROM idempotency_keys WHERE body LIKE '%ida-password-1%' OR request_mac LIKE '%ida-password-1%'"));
     }
 
     [Fact]
@@ -55,7 +40,7 @@ public sealed class IdempotencyTests : IAsyncLifetime
         {
             Assert.All(attempts, a => Assert.True(a.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, a.StatusCode.ToString()));
             Assert.Contains(attempts, a => a.StatusCode == HttpStatusCode.Created);
-            Assert.Equal(1L, _server.Scalar("SELECT count(*) FROM api_keys WHERE name = 'racing'"));
+            Assert.Equal(1L, Server.Scalar("SELECT count(*) FROM api_keys WHERE name = 'racing'"));
         }
         finally
         {
@@ -77,6 +62,6 @@ public sealed class IdempotencyTests : IAsyncLifetime
         var replayed = await RestClient.ExpectAsync(again, HttpStatusCode.Created);
         Assert.Equal(created.GetProperty("id").GetString(), replayed.GetProperty("id").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, replayed.GetProperty("key").ValueKind);
-        Assert.Equal(1L, _server.Scalar("SELECT count(*) FROM api_keys WHERE name = 'retry'"));
+        Assert.Equal(1L, Server.Scalar("SELECT count(*) FROM api_keys WHERE name = 'retry'"));
     }
 }

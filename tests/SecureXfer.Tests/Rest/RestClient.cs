@@ -7,11 +7,11 @@ using SecureXfer.Tests.Support;
 namespace SecureXfer.Tests.Rest;
 
 /// <summary>An HttpClient on the real server, optionally with a bearer token, plus the assertions the REST tests share.</summary>
-internal sealed class RestClient(ServerProcess server, string? token = null) : IDisposable
+public sealed class RestClient(ServerProcess server, string? token = null) : IDisposable
 {
     private readonly HttpClient _http = server.CreateHttpClient();
 
-    public static async Task<RestClient> AsAsync(ServerProcess server, string username, string password) =>
+    internal static async Task<RestClient> AsAsync(ServerProcess server, string username, string password) =>
         new(server, await server.LoginAsync(username, password));
 
     public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, Action<HttpRequestMessage>? configure = null)
@@ -61,4 +61,24 @@ internal sealed class RestClient(ServerProcess server, string? token = null) : I
     }
 
     public void Dispose() => _http.Dispose();
+}
+
+/// <summary>A fresh server per test, with a REST client logged in as admin: the setup the REST test classes share.</summary>
+public abstract class AdminRestTests : IAsyncLifetime
+{
+    protected ServerProcess Server { get; private set; } = null!;
+
+    protected RestClient Admin { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Server = await ServerProcess.StartAsync();
+        Admin = new RestClient(Server, await Server.LoginAsync());
+    }
+
+    public async Task DisposeAsync()
+    {
+        Admin.Dispose();
+        await Server.DisposeAsync();
+    }
 }
