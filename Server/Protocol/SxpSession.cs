@@ -324,6 +324,14 @@ internal sealed partial class SxpSession(
                 return true;
             }
 
+            case FrameType.SetModified:
+            {
+                var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.SetModifiedRequest);
+                var entry = await files.SetModifiedAsync(User, RemotePath.Parse(request.Path), request.Modified, Closed).ConfigureAwait(false);
+                await SendAsync(FrameType.Ok, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
+                return true;
+            }
+
             case FrameType.UploadOpen:
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadOpenRequest);
@@ -346,7 +354,7 @@ internal sealed partial class SxpSession(
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadCommitRequest);
                 var committing = _uploads.Values.FirstOrDefault(u => u.Id == request.UploadId)?.Path.Value;
-                var entry = await uploads.CommitAsync(User, request.UploadId, request.Sha256, Closed).ConfigureAwait(false);
+                var entry = await uploads.CommitAsync(User, request.UploadId, request.Sha256, request.Modified, Closed).ConfigureAwait(false);
                 Audit("file.upload", committing ?? entry.Name, detail: $"{entry.Size} bytes, sha256 {entry.Sha256}");
                 await ForgetUploadAsync(request.UploadId).ConfigureAwait(false);
                 await SendAsync(FrameType.UploadDone, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);

@@ -176,6 +176,40 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     }
 
     /// <summary>
+    /// Sets the modification time of a file or directory. A file's SHA-256 record follows the new
+    /// time when it was current before, so the content need not be hashed again.
+    /// </summary>
+    public async Task<RemoteEntry> SetModifiedAsync(AuthenticatedUser user, RemotePath path, DateTimeOffset modified, CancellationToken cancellationToken)
+    {
+        var modifiedUtc = FileTimes.Check(modified)!.Value;
+        var location = roots.Resolve(user.Id, path);
+        if (Directory.Exists(location))
+        {
+            Directory.SetLastWriteTimeUtc(location, modifiedUtc);
+            return DirectoryEntry(path.Name, new DirectoryInfo(location));
+        }
+
+        if (!File.Exists(location))
+        {
+            throw NotFound(path);
+        }
+
+        // The time goes on the inode that was opened and checked, even if the name is replaced meanwhile.
+        using (var handle = File.OpenHandle(location, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+        {
+            var size = RandomAccess.GetLength(handle);
+            var before = File.GetLastWriteTimeUtc(handle).Ticks;
+            FileTimes.Apply(handle, modifiedUtc);
+            await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            await db.Files
+                .Where(f => f.OwnerId == user.Id && f.Path == path.Value && f.Size == size && f.ModifiedTicks == before)
+                .ExecuteUpdateAsync(u => u.SetProperty(f => f.ModifiedTicks, File.GetLastWriteTimeUtc(handle).Ticks), cancellationToken).ConfigureAwait(false);
+        }
+
+        return await StatAsync(user, path, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Opens a file for reading and returns it with its SHA-256. A file whose record is missing
     /// or stale (changed outside SecureXfer) is hashed now and the record refreshed.
     /// </summary>

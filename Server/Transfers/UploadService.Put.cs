@@ -48,6 +48,7 @@ public sealed partial class UploadService
             throw new SxpException(ErrorCode.BadRequest, "sha256 must be 64 hex digits.");
         }
 
+        var modifiedUtc = FileTimes.Check(request.Modified);
         var target = roots.Resolve(user.Id, path);
         CheckTarget(target, path, request.Overwrite == OverwritePolicy.Replace);
 
@@ -73,6 +74,8 @@ public sealed partial class UploadService
                 RandomAccess.Write(handle, segment.Span, offset);
                 offset += segment.Length;
             }
+
+            FileTimes.Apply(handle, modifiedUtc);
         }
         catch (IOException ex) when (StorageErrors.IsDiskFull(ex))
         {

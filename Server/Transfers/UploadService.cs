@@ -168,8 +168,10 @@ public sealed partial class UploadService(
         return true;
     }
 
-    public async Task<RemoteEntry> CommitAsync(AuthenticatedUser user, string uploadId, string sha256, CancellationToken cancellationToken)
+    /// <summary>Verifies and stores an upload. <paramref name="modified"/>, when given, becomes the file's modification time.</summary>
+    public async Task<RemoteEntry> CommitAsync(AuthenticatedUser user, string uploadId, string sha256, DateTimeOffset? modified, CancellationToken cancellationToken)
     {
+        var modifiedUtc = FileTimes.Check(modified);
         if (!_active.TryGetValue(uploadId ?? string.Empty, out var upload) || upload.OwnerId != user.Id)
         {
             throw new SxpException(ErrorCode.UploadGone, "No such upload in progress; open it again to resume.");
@@ -195,11 +197,11 @@ public sealed partial class UploadService(
             }
 
             await upload.CloseAsync().ConfigureAwait(false);
-            return await CommitClosedAsync(user, upload, sha256, cancellationToken).ConfigureAwait(false);
+            return await CommitClosedAsync(user, upload, sha256, modifiedUtc, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<RemoteEntry> CommitClosedAsync(AuthenticatedUser user, ActiveUpload upload, string sha256, CancellationToken cancellationToken)
+    private async Task<RemoteEntry> CommitClosedAsync(AuthenticatedUser user, ActiveUpload upload, string sha256, DateTime? modifiedUtc, CancellationToken cancellationToken)
     {
         try
         {
@@ -222,6 +224,7 @@ public sealed partial class UploadService(
                 throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch: the server received {actual}, the client declared {sha256.ToLowerInvariant()}. Nothing was stored.");
             }
 
+            FileTimes.Apply(upload.Handle, modifiedUtc);
             RandomAccess.FlushToDisk(upload.Handle);
             upload.Dispose();
 

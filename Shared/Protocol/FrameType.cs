@@ -17,6 +17,7 @@ public enum FrameType : byte
     Mkdir = 0x14,
     Remove = 0x15,
     Move = 0x16,
+    SetModified = 0x17,
     Ok = 0x1F,
 
     UploadOpen = 0x20,

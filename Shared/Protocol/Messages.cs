@@ -68,12 +68,23 @@ public sealed record UploadReadyResponse(
 
 public sealed record UploadAttachRequest(string UploadId);
 
-public sealed record UploadCommitRequest(string UploadId, string Sha256);
+/// <summary>Commits an upload. <see cref="Modified"/>, when given, becomes the file's modification time (as <c>touch -d</c> would set it).</summary>
+public sealed record UploadCommitRequest(string UploadId, string Sha256)
+{
+    public DateTimeOffset? Modified { get; init; }
+}
 
 public sealed record UploadAbortRequest(string UploadId);
 
 /// <summary>The header of a PUT frame: a whole small file with its SHA-256, stored atomically in one request.</summary>
-public sealed record PutRequest(string Path, long Size, string Sha256, OverwritePolicy Overwrite);
+public sealed record PutRequest(string Path, long Size, string Sha256, OverwritePolicy Overwrite)
+{
+    /// <summary>The modification time the stored file gets; the time of storing when null.</summary>
+    public DateTimeOffset? Modified { get; init; }
+}
+
+/// <summary>Sets the modification time of a file or directory, keeping its recorded SHA-256.</summary>
+public sealed record SetModifiedRequest(string Path, DateTimeOffset Modified);
 
 /// <summary>A byte range of a file. Length -1 means to the end; with <see cref="Clamp"/>, a range past the end is cut there instead of refused.</summary>
 public sealed record DownloadOpenRequest(string Path, long Offset, long Length)
@@ -97,6 +108,7 @@ public sealed record OkResponse(RemoteEntry? Entry);
 [JsonSerializable(typeof(PathRequest))]
 [JsonSerializable(typeof(RemoveRequest))]
 [JsonSerializable(typeof(MoveRequest))]
+[JsonSerializable(typeof(SetModifiedRequest))]
 [JsonSerializable(typeof(RemoteEntry))]
 [JsonSerializable(typeof(ListResponse))]
 [JsonSerializable(typeof(UploadOpenRequest))]

@@ -20,7 +20,7 @@ public sealed partial class SxpClient
     /// Downloads one file into <paramref name="localPath"/>. Bytes land in a partial file beside
     /// the target, with a small state file recording which ranges are in place; a rerun fetches
     /// only what is missing. The target appears, by rename, only after the SHA-256 the server
-    /// recorded matches the bytes on disk.
+    /// recorded matches the bytes on disk, with the server's modification time.
     /// </summary>
     public async Task<TransferResult> DownloadAsync(string remotePath, string localPath, TransferOptions options, IProgress<long>? progress, CancellationToken cancellationToken)
     {
@@ -133,6 +133,8 @@ public sealed partial class SxpClient
                 throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch for {remotePath}: expected {meta.Sha256}, got {actual}. The partial download was discarded.");
             }
 
+            // The copy carries the server's modification time, so a later comparison of size and time finds it current.
+            File.SetLastWriteTimeUtc(file, meta.Modified.UtcDateTime);
             RandomAccess.FlushToDisk(file);
             direct?.Dispose();
             file.Dispose();

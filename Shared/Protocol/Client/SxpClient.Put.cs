@@ -9,13 +9,14 @@ public sealed partial class SxpClient
     /// <summary>
     /// Stores a small file (at most <see cref="SxpLimits.MaxPutSize"/> bytes) in one request: the
     /// bytes and their SHA-256 travel in a single PUT frame and the answer comes once the file is
-    /// durable and visible. Safe to call concurrently: many PUTs share the primary connection, each
+    /// durable and visible, with the local file's modification time. Safe to call concurrently: many PUTs share the primary connection, each
     /// on its own stream, so a folder of small files costs one round trip in total, not one per file.
     /// </summary>
     public async Task<TransferResult> PutAsync(string localPath, string remotePath, OverwritePolicy overwrite, CancellationToken cancellationToken)
     {
         using var file = File.OpenHandle(localPath, FileMode.Open, FileAccess.Read, FileShare.Read);
         var size = RandomAccess.GetLength(file);
+        var modified = new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero);
         if (size > SxpLimits.MaxPutSize)
         {
             throw new ArgumentException($"{localPath} is larger than a single PUT allows; use UploadAsync.", nameof(localPath));
@@ -40,7 +41,7 @@ public sealed partial class SxpClient
             var sha256 = HashText.ToHex(SHA256.HashData(buffer.AsSpan(0, length)));
             var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
             using var stream = connection.OpenStream();
-            await connection.SendPutAsync(stream.Id, new PutRequest(remotePath, size, sha256, overwrite), buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            await connection.SendPutAsync(stream.Id, new PutRequest(remotePath, size, sha256, overwrite) { Modified = modified }, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             using var frame = await stream.ReadAsync(cancellationToken).ConfigureAwait(false);
             SxpConnection.ExpectControl(frame, FrameType.UploadDone, SxpJsonContext.Default.OkResponse);
             return new TransferResult(localPath, remotePath, size, 0, size, sha256);

@@ -14,12 +14,14 @@ public sealed partial class SxpClient
     /// Uploads one file. The file is read once, in order: each chunk is hashed into the
     /// whole-file SHA-256 and, unless the server already holds it with the same CRC32C,
     /// sent on one of the lanes. Lanes pipeline within the server's window and never wait
-    /// a round trip per chunk. A rerun after any interruption resumes.
+    /// a round trip per chunk. A rerun after any interruption resumes. The stored file gets the
+    /// local file's modification time as it was when the upload started.
     /// </summary>
     public async Task<TransferResult> UploadAsync(string localPath, string remotePath, TransferOptions options, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         using var file = File.OpenHandle(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         var size = RandomAccess.GetLength(file);
+        var modified = File.GetLastWriteTimeUtc(file);
         var primary = await ConnectAsync(cancellationToken).ConfigureAwait(false);
 
         using var openStream = primary.OpenStream();
@@ -110,7 +112,7 @@ public sealed partial class SxpClient
 
             var sha256 = HashText.ToHex(sha.GetHashAndReset());
             await primary.RequestAsync(
-                FrameType.UploadCommit, new UploadCommitRequest(ready.UploadId, sha256), SxpJsonContext.Default.UploadCommitRequest,
+                FrameType.UploadCommit, new UploadCommitRequest(ready.UploadId, sha256) { Modified = new DateTimeOffset(modified, TimeSpan.Zero) }, SxpJsonContext.Default.UploadCommitRequest,
                 FrameType.UploadDone, SxpJsonContext.Default.OkResponse, cancellationToken).ConfigureAwait(false);
             return new TransferResult(localPath, remotePath, size, resumed, sent, sha256);
         }

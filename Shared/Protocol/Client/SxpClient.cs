@@ -99,6 +99,10 @@ public sealed partial class SxpClient : IAsyncDisposable
     public Task<RemoteEntry?> MoveAsync(string from, string to, bool overwrite, CancellationToken cancellationToken) =>
         SimpleAsync(FrameType.Move, new MoveRequest(from, to, overwrite), SxpJsonContext.Default.MoveRequest, cancellationToken);
 
+    /// <summary>Sets the modification time of a remote file or directory; a file keeps its recorded SHA-256.</summary>
+    public Task<RemoteEntry?> SetModifiedAsync(string path, DateTimeOffset modified, CancellationToken cancellationToken) =>
+        SimpleAsync(FrameType.SetModified, new SetModifiedRequest(path, modified), SxpJsonContext.Default.SetModifiedRequest, cancellationToken);
+
     private async Task<RemoteEntry?> SimpleAsync<T>(FrameType type, T request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info, CancellationToken cancellationToken)
     {
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
