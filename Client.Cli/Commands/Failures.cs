@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using System.Text;
 using SecureXfer.Cli.Remote;
 using SecureXfer.Shared.Protocol;
+using SecureXfer.Shared.Protocol.Client;
 using SecureXfer.Shared.Security;
 
 namespace SecureXfer.Cli.Commands;
@@ -34,7 +35,7 @@ internal static class Failures
                 return ConnectionFailed(Innermost(http).Message, session);
             case TimeoutException or OperationCanceledException:
                 return ConnectionFailed("The server did not answer in time.", session);
-            case IOException io when IsNetwork(io):
+            case IOException io when TransientErrors.IsNetwork(io):
                 return ConnectionFailed(Innermost(io).Message, session);
             case IOException io:
                 return new CliException(ExitCodes.Failure, "io_error", io.Message);
@@ -76,22 +77,6 @@ internal static class Failures
     {
         var where = session is null ? string.Empty : $" {session.State.Host}:{session.State.SxpPort}";
         return new CliException(ExitCodes.Failure, "connection_failed", $"Connection to the server{where} failed: {detail}");
-    }
-
-    /// <summary>A dropped or refused connection, as opposed to a local disk problem.</summary>
-    private static bool IsNetwork(IOException error)
-    {
-        for (Exception? current = error; current is not null; current = current.InnerException)
-        {
-            if (current is SocketException or AuthenticationException)
-            {
-                return true;
-            }
-        }
-
-        var origin = error.TargetSite?.DeclaringType?.FullName ?? string.Empty;
-        return origin.StartsWith("SecureXfer.Shared.Protocol", StringComparison.Ordinal)
-            || origin.StartsWith("System.Net", StringComparison.Ordinal);
     }
 
     private static Exception Innermost(Exception error)
