@@ -13,6 +13,9 @@ internal sealed class CliException(int exitCode, string code, string message) : 
 
     public string? Fingerprint { get; init; }
 
+    /// <summary>The command already printed its outcome (a sync's run report); only the exit code is left to give.</summary>
+    public bool Reported { get; init; }
+
     public static CliException Usage(string message) => new(ExitCodes.Usage, "usage", message);
 
     public static CliException NotLoggedIn(string message) => new(ExitCodes.Auth, "not_logged_in", message);

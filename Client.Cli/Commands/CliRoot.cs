@@ -12,6 +12,7 @@ internal static class CliRoot
         root.Subcommands.Add(LoginCommand.Create(globals));
         root.Subcommands.Add(PutCommand.Create(globals));
         root.Subcommands.Add(GetCommand.Create(globals));
+        root.Subcommands.Add(SyncCommand.Create(globals));
         root.Subcommands.Add(FileCommands.List(globals));
         root.Subcommands.Add(FileCommands.Stat(globals));
         root.Subcommands.Add(FileCommands.Remove(globals));

@@ -89,7 +89,9 @@ internal static class LoginCommand
                 issued.AccessToken,
                 issued.ExpiresAt,
                 seen,
-                caPath);
+                caPath,
+                issued.RefreshToken,
+                issued.RefreshExpiresAt);
             context.Store.Save(state);
 
             context.Reporter.Result(

@@ -20,11 +20,14 @@ internal static class LogoutCommand
             var revoked = false;
             try
             {
-                if (context.Store.Load() is { } state && state.ExpiresAt > DateTimeOffset.UtcNow)
+                if (context.Store.Load() is { } state && (state.ExpiresAt > DateTimeOffset.UtcNow || state.UsableRefreshToken is not null))
                 {
-                    using var api = RemoteSession.Open(context.Store).OpenApi();
+                    // The refresh token's whole family ends too, so no saved copy can renew the login.
+                    var session = await RemoteSession.OpenAsync(context.Store, TimeSpan.FromMinutes(1), context.CancellationToken).ConfigureAwait(false);
+                    await using var closing = session.ConfigureAwait(false);
+                    using var api = session.OpenApi();
                     await api.SendAsync<LoginResponse>(HttpMethod.Post, "api/v1/auth/logout",
-                        JsonContent.Create(new LogoutRequest(null), RestJsonContext.Default.LogoutRequest), null, context.CancellationToken).ConfigureAwait(false);
+                        JsonContent.Create(new LogoutRequest(session.State.UsableRefreshToken), RestJsonContext.Default.LogoutRequest), null, context.CancellationToken).ConfigureAwait(false);
                     revoked = true;
                 }
             }

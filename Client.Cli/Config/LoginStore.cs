@@ -101,6 +101,46 @@ internal sealed class LoginStore(string directory)
         }
     }
 
+    /// <summary>
+    /// Holds the config directory's lock file while <paramref name="work"/> runs, so two sxfer
+    /// processes never spend the same single-use refresh token (the server would take that for
+    /// theft and revoke the login). Waits up to 30 seconds for another process to finish.
+    /// </summary>
+    public async Task<T> LockedAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.CreateDirectory(Directory, DirectoryMode);
+        }
+
+        var path = Path.Combine(Directory, "login.lock");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            FileStream held;
+            try
+            {
+                held = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.OpenOrCreate,
+                    Access = FileAccess.ReadWrite,
+                    Share = FileShare.None,
+                    UnixCreateMode = FileMode600,
+                });
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await using (held.ConfigureAwait(false))
+            {
+                return await work().ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Forgets the login; true when there was one.</summary>
     public bool Delete()
     {

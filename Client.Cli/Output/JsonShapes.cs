@@ -22,6 +22,26 @@ internal sealed record MoveOkJson(bool Ok, string From, string To);
 
 internal sealed record LogoutJson(bool Ok, bool WasLoggedIn);
 
+internal sealed record SyncErrorJson(string Path, string Message);
+
+internal sealed record SyncPlanJson(string Action, string Path, string Type, long Size);
+
+/// <summary>One sync run; <c>plan</c> only in a dry run.</summary>
+internal sealed record SyncRunJson(
+    int Copied,
+    int Updated,
+    int Deleted,
+    int Unchanged,
+    long Bytes,
+    long Resumed,
+    IReadOnlyList<SyncErrorJson> Errors,
+    bool DryRun,
+    string Source,
+    string Destination,
+    DateTimeOffset StartedAt,
+    double Seconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SyncPlanJson>? Plan);
+
 internal sealed record ErrorBodyJson(
     string Code,
     string Message,
@@ -38,6 +58,7 @@ internal sealed record ErrorJson(ErrorBodyJson Error);
 [JsonSerializable(typeof(MoveOkJson))]
 [JsonSerializable(typeof(LogoutJson))]
 [JsonSerializable(typeof(ErrorJson))]
+[JsonSerializable(typeof(SyncRunJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 internal static class CliJson

@@ -48,6 +48,11 @@ internal sealed class Reporter(bool json, bool quiet)
 
     public int Fail(CliException failure)
     {
+        if (failure.Reported)
+        {
+            return failure.ExitCode;
+        }
+
         if (Json)
         {
             var body = new ErrorJson(new ErrorBodyJson(failure.Code, failure.Message, failure.Fingerprint));

@@ -1,4 +1,5 @@
 using SecureXfer.Cli.Config;
+using SecureXfer.Shared.Rest;
 using SecureXfer.Shared.Protocol.Client;
 using SecureXfer.Shared.Security;
 
@@ -23,34 +24,91 @@ internal sealed class RemoteSession : IAsyncDisposable
 
     public SxpClient Client { get; }
 
-    public static RemoteSession Open(LoginStore store)
+    /// <summary>How close to its expiry a saved access token is renewed before use.</summary>
+    private static readonly TimeSpan RenewMargin = TimeSpan.FromMinutes(1);
+
+    public static RemoteSession Open(LoginStore store) => OpenAsync(store, RenewMargin, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// The saved login, with its access token renewed first (through the saved refresh token)
+    /// when it expires within <paramref name="renewWithin"/>.
+    /// </summary>
+    public static async Task<RemoteSession> OpenAsync(LoginStore store, TimeSpan renewWithin, CancellationToken cancellationToken)
     {
         var state = store.Load()
             ?? throw CliException.NotLoggedIn("Not logged in; run 'sxfer login --server URL --user NAME' first.");
+        var trust = TrustOf(state);
+        if (state.ExpiresAt - DateTimeOffset.UtcNow <= renewWithin && state.UsableRefreshToken is not null)
+        {
+            state = await RenewAsync(store, trust, renewWithin, cancellationToken).ConfigureAwait(false);
+        }
+
         if (state.ExpiresAt <= DateTimeOffset.UtcNow)
         {
             throw new CliException(ExitCodes.Auth, "token_expired",
                 $"The login for {state.User} at {state.Server} expired at {state.ExpiresAt.ToUniversalTime():u}; run 'sxfer login' again.");
         }
 
-        ServerTrust trust;
-        if (state.CaFile is not null)
+        return new RemoteSession(state, trust);
+    }
+
+    /// <summary>Renews the access token under the config lock; another process may have done it meanwhile.</summary>
+    private static Task<LoginState> RenewAsync(LoginStore store, ServerTrust trust, TimeSpan renewWithin, CancellationToken cancellationToken) =>
+        store.LockedAsync(async () =>
         {
+            var current = store.Load()
+                ?? throw CliException.NotLoggedIn("Not logged in; run 'sxfer login --server URL --user NAME' first.");
+            if (current.ExpiresAt - DateTimeOffset.UtcNow > renewWithin || current.UsableRefreshToken is not { } refresh)
+            {
+                return current;
+            }
+
+            LoginResponse? issued;
             try
             {
-                trust = ServerTrust.FromCaFile(state.CaFile);
+                using var api = new ServerApi(new Uri(current.Server), trust);
+                issued = await api.RefreshAsync(refresh, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.Security.Cryptography.CryptographicException)
+            catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException or CliException && current.ExpiresAt > DateTimeOffset.UtcNow)
             {
-                throw new CliException(ExitCodes.Failure, "untrusted_server", $"The CA file {state.CaFile} saved at login cannot be read ({ex.Message}); run 'sxfer login' again.");
+                // The token in hand still works for now; the next use tries again.
+                return current;
             }
-        }
-        else
+
+            if (issued is null)
+            {
+                // Revoked, expired or spent elsewhere: only a new login helps.
+                var spent = current with { RefreshToken = null, RefreshExpiresAt = null };
+                store.Save(spent);
+                return spent;
+            }
+
+            var renewed = current with
+            {
+                AccessToken = issued.AccessToken,
+                ExpiresAt = issued.ExpiresAt,
+                RefreshToken = issued.RefreshToken,
+                RefreshExpiresAt = issued.RefreshExpiresAt,
+            };
+            store.Save(renewed);
+            return renewed;
+        }, cancellationToken);
+
+    private static ServerTrust TrustOf(LoginState state)
+    {
+        if (state.CaFile is null)
         {
-            trust = new ServerTrust(state.Fingerprint);
+            return new ServerTrust(state.Fingerprint);
         }
 
-        return new RemoteSession(state, trust);
+        try
+        {
+            return ServerTrust.FromCaFile(state.CaFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new CliException(ExitCodes.Failure, "untrusted_server", $"The CA file {state.CaFile} saved at login cannot be read ({ex.Message}); run 'sxfer login' again.");
+        }
     }
 
     /// <summary>The REST control plane of the same server, with the saved token and trust.</summary>

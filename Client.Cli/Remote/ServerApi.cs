@@ -91,6 +91,24 @@ internal sealed class ServerApi : IDisposable
             ?? throw new CliException(ExitCodes.Failure, "failed", "The server sent an empty login answer.");
     }
 
+    /// <summary>Trades a refresh token for new tokens; null when the server no longer accepts it.</summary>
+    public async Task<LoginResponse?> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
+    {
+        using var content = JsonContent.Create(new RefreshRequest(refreshToken), RestJsonContext.Default.RefreshRequest);
+        using var response = await _http.PostAsync(new Uri("api/v1/auth/refresh", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await RefusalAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await response.Content.ReadFromJsonAsync(RestJsonContext.Default.LoginResponse, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>One authenticated call. A refusal becomes a <see cref="CliException"/> carrying the server's problem detail.</summary>
     public async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T>? answer, CancellationToken cancellationToken)
         where T : class

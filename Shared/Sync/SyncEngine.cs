@@ -35,7 +35,18 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         || name.EndsWith(".sxpart", StringComparison.Ordinal)
         || name.EndsWith(".sxpart.json", StringComparison.Ordinal);
 
+    private bool _deletesAllowed;
+    private bool _planned;
+
+    /// <summary>Plans and runs (or, in a dry run, only plans).</summary>
     public async Task<SyncResult> RunAsync(CancellationToken cancellationToken)
+    {
+        await PlanAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists both sides and decides what to do; changes nothing.</summary>
+    public async Task<IReadOnlyList<SyncAction>> PlanAsync(CancellationToken cancellationToken)
     {
         var destinationExists = await CheckRootsAsync(cancellationToken).ConfigureAwait(false);
         _timeWindow = source.Endpoint.ModifiedPrecision > destination.Endpoint.ModifiedPrecision
@@ -48,10 +59,22 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         }
 
         await WalkAsync(string.Empty, destinationExists, options.Filter, afterDeletes: false, cancellationToken).ConfigureAwait(false);
-        var deletesAllowed = JudgeDeletes();
+        _deletesAllowed = JudgeDeletes();
         _result.Plan.AddRange(_plan);
+        _planned = true;
         observer.Planned(_plan);
+        return _plan;
+    }
 
+    /// <summary>Carries out the plan made by <see cref="PlanAsync"/>.</summary>
+    public async Task<SyncResult> ExecuteAsync(CancellationToken cancellationToken)
+    {
+        if (!_planned)
+        {
+            throw new InvalidOperationException("Plan the sync first.");
+        }
+
+        var deletesAllowed = _deletesAllowed;
         if (options.DryRun)
         {
             foreach (var action in _plan.Where(a => deletesAllowed || (a.Kind != SyncActionKind.Delete && !a.AfterDeletes)))
@@ -499,6 +522,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
             lock (_gate)
             {
                 Count(action);
+                _result.Resumed += transfer?.ResumedFrom ?? 0;
             }
 
             observer.Done(action, transfer);

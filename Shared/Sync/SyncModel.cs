@@ -97,6 +97,9 @@ public sealed class SyncResult
     /// <summary>Bytes of the files copied and updated.</summary>
     public long Bytes { get; set; }
 
+    /// <summary>Of <see cref="Bytes"/>, how many were already in place from an interrupted earlier run.</summary>
+    public long Resumed { get; set; }
+
     public List<SyncError> Errors { get; } = [];
 
     public bool Succeeded => Errors.Count == 0;
