@@ -115,9 +115,9 @@ internal sealed class SyncReport(Reporter reporter) : ISyncObserver
         }
 
         var errors = result.Errors.Count == 1 ? "1 error" : $"{result.Errors.Count} errors";
-        reporter.Line(string.Create(CultureInfo.InvariantCulture, result.DryRun
-            ? $"dry run {source} -> {destination}: would copy {result.Copied}, update {result.Updated}, delete {result.Deleted} ({Sizes.Format(result.Bytes)}); {result.Unchanged} unchanged, {errors}; nothing was changed"
-            : $"{Stamp()}sync {source} -> {destination}: {result.Copied} copied, {result.Updated} updated, {result.Deleted} deleted, {result.Unchanged} unchanged, {Sizes.Format(result.Bytes)}, {errors} ({took.TotalSeconds:0.0##} s)"));
+        reporter.Line(result.DryRun
+            ? string.Create(CultureInfo.InvariantCulture, $"dry run {source} -> {destination}: would copy {result.Copied}, update {result.Updated}, delete {result.Deleted} ({Sizes.Format(result.Bytes)}); {result.Unchanged} unchanged, {errors}; nothing was changed")
+            : string.Create(CultureInfo.InvariantCulture, $"{Stamp()}sync {source} -> {destination}: {result.Copied} copied, {result.Updated} updated, {result.Deleted} deleted, {result.Unchanged} unchanged, {Sizes.Format(result.Bytes)}, {errors} ({took.TotalSeconds:0.0##} s)"));
     }
 
     /// <summary>A scheduler's own message (next run, skipped run), stamped in human mode.</summary>
