@@ -5,6 +5,7 @@ using SecureXfer.Cli.Remote;
 using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Protocol.Client;
 using SecureXfer.Shared.Security;
+using SecureXfer.Shared.Sync;
 
 namespace SecureXfer.Cli.Commands;
 
@@ -21,6 +22,8 @@ internal static class Failures
                 return new CliException(ExitCodes.Interrupted, "interrupted", "Interrupted; run the same command again to resume.");
             case SxpException sxp:
                 return FromProtocol(sxp);
+            case SyncRefusedException refused:
+                return new CliException(refused.NotFound ? ExitCodes.NotFound : ExitCodes.Failure, refused.NotFound ? "not_found" : "sync_refused", refused.Message);
             case FileNotFoundException or DirectoryNotFoundException:
                 return new CliException(ExitCodes.NotFound, "not_found", error.Message);
             case UnauthorizedAccessException:

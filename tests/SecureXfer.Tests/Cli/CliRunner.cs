@@ -71,6 +71,35 @@ internal sealed class CliRunner(string configDir, string workingDirectory)
         return process;
     }
 
+    /// <summary>Starts a long-running command (a scheduled sync) whose stdout lines the test reads as they come.</summary>
+    public RunningCli StartReading(IReadOnlyList<string> args)
+    {
+        var process = Start(args);
+        process.StandardInput.Close();
+        var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var stderr = new StringBuilder();
+        _ = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                lines.Writer.TryWrite(line);
+            }
+
+            lines.Writer.TryComplete();
+        });
+        _ = Task.Run(async () =>
+        {
+            while (await process.StandardError.ReadLineAsync() is { } line)
+            {
+                lock (stderr)
+                {
+                    stderr.AppendLine(line);
+                }
+            }
+        });
+        return new RunningCli(process, lines.Reader, stderr);
+    }
+
     private Process Start(IReadOnlyList<string> args)
     {
         var info = new ProcessStartInfo("dotnet")
@@ -104,5 +133,62 @@ internal sealed class CliRunner(string configDir, string workingDirectory)
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
+    }
+}
+
+/// <summary>A CLI process still running, with its stdout as a stream of lines.</summary>
+internal sealed class RunningCli(Process process, System.Threading.Channels.ChannelReader<string> lines, StringBuilder stderr) : IDisposable
+{
+    public Process Process { get; } = process;
+
+    public string Stderr
+    {
+        get
+        {
+            lock (stderr)
+            {
+                return stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>The next stdout line as JSON, failing the test if none comes in time.</summary>
+    public async Task<JsonElement> NextJsonAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            var line = await lines.ReadAsync(deadline.Token);
+            using var document = JsonDocument.Parse(line);
+            return document.RootElement.Clone();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
+        {
+            Assert.Fail($"No output line within {timeout.TotalSeconds} s (exited: {Process.HasExited}).\nstderr: {Stderr}");
+            throw;
+        }
+    }
+
+    /// <summary>SIGTERM, as a service manager stops it; returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var deadline = new CancellationTokenSource(timeout);
+        await Process.WaitForExitAsync(deadline.Token);
+        return Process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+        }
+
+        Process.Dispose();
     }
 }
