@@ -74,11 +74,18 @@ public sealed class CliLoginTests(CliServer fixture) : IClassFixture<CliServer>
         var noPassword = await cli.RunAsync(["login", "--server", Server.BaseUrl, "--user", "admin", "--ca", Server.CertificatePath], stdin: null);
         Assert.Equal(2, noPassword.ExitCode);
 
-        // A saved login past its expiry is refused locally.
+        // A saved login past its expiry is renewed with its refresh token...
         await fixture.LoginAsync(cli);
         var statePath = Path.Combine(cli.ConfigDir, "login.json");
         var state = JsonNode.Parse(File.ReadAllText(statePath))!;
         state["expiresAt"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O");
+        File.WriteAllText(statePath, state.ToJsonString());
+        var renewed = await cli.RunAsync("ls", "/");
+        Assert.True(renewed.ExitCode == 0, renewed.ToString());
+        Assert.True(JsonNode.Parse(File.ReadAllText(statePath))!["expiresAt"]!.GetValue<DateTimeOffset>() > DateTimeOffset.UtcNow);
+
+        // ...and without one it is refused locally.
+        state["refreshToken"] = null;
         File.WriteAllText(statePath, state.ToJsonString());
         var expired = await cli.RunAsync("ls", "/");
         Assert.Equal(3, expired.ExitCode);
