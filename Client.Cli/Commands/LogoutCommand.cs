@@ -36,7 +36,8 @@ internal static class LogoutCommand
                 context.Reporter.Warn("The server could not be told (the token stays valid until it expires); the saved login is forgotten anyway.");
             }
 
-            var existed = context.Store.Delete();
+            // Under the login lock, so a renewal running in another process cannot write the login back.
+            var existed = await context.Store.LockedAsync(() => Task.FromResult(context.Store.Delete()), context.CancellationToken).ConfigureAwait(false);
             context.Reporter.Result(
                 new LogoutJson(true, existed),
                 CliJson.Context.LogoutJson,

@@ -90,7 +90,8 @@ internal static class SyncCommand
         command.SetBody(globals, async context =>
         {
             var parse = context.ParseResult;
-            var targets = SyncTargets.Decide(parse.GetRequiredValue(source), parse.GetRequiredValue(destination));
+            var repeated = parse.GetValue(every) is not null || parse.GetValue(cron) is not null || parse.GetValue(watch);
+            var targets = SyncTargets.Decide(parse.GetRequiredValue(source), parse.GetRequiredValue(destination), repeated);
             SyncFilter filter;
             try
             {
@@ -167,11 +168,10 @@ internal static class SyncCommand
         {
             while (next is { } due)
             {
-                var wait = due - DateTimeOffset.UtcNow;
-                if (wait > TimeSpan.Zero)
+                if (due > DateTimeOffset.UtcNow)
                 {
                     run.Report.Note($"next run at {due.ToLocalTime():yyyy-MM-dd HH:mm:ss} ({schedule.Describe()})");
-                    await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                    await WaitUntilAsync(due, cancellationToken).ConfigureAwait(false);
                 }
 
                 var started = DateTimeOffset.UtcNow;
@@ -188,6 +188,15 @@ internal static class SyncCommand
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             run.Report.Note("stopped.");
+        }
+    }
+
+    /// <summary>Sleeps until <paramref name="due"/> by the wall clock, in steps of at most an hour (timers cannot span months, and clocks jump).</summary>
+    private static async Task WaitUntilAsync(DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        for (var left = due - DateTimeOffset.UtcNow; left > TimeSpan.Zero; left = due - DateTimeOffset.UtcNow)
+        {
+            await Task.Delay(left < TimeSpan.FromHours(1) ? left : TimeSpan.FromHours(1), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -246,6 +255,27 @@ internal static class SyncCommand
             }
         }
 
+        /// <summary>A side as the lock knows it: a local directory by its real path (links resolved), a server directory by server, user and path.</summary>
+        private static string LockName(SyncSide side, RemoteSession session)
+        {
+            if (side.Endpoint is LocalEndpoint local)
+            {
+                var full = local.Full(side.Root);
+                try
+                {
+                    full = new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+                }
+                catch (IOException)
+                {
+                    // A dangling link: the listing will say so; the path itself names the lock.
+                }
+
+                return "local:" + full;
+            }
+
+            return $"server:{session.State.Server}:{session.State.User}:{side.Describe(string.Empty)}";
+        }
+
         private static SyncResult FailedRun(string message)
         {
             var result = new SyncResult();
@@ -265,8 +295,8 @@ internal static class SyncCommand
             var (source, destination) = Targets.Open(session, transfer, _hashes);
             var sourceName = source.Describe(string.Empty);
             var destinationName = destination.Describe(string.Empty);
-            using var held = SyncLock.TryTake(context.Store.Directory, $"{sourceName}\n{destinationName}")
-                ?? throw new CliException(ExitCodes.Failure, "sync_running", $"Another sync from {sourceName} to {destinationName} is running; this run did nothing.");
+            using var held = SyncLock.TryTake(context.Store.Directory, LockName(destination, session), LockName(source, session))
+                ?? throw new CliException(ExitCodes.Failure, "sync_running", $"Another sync writing into {destinationName} or {sourceName} is running; this run did nothing.");
 
             var engine = new SyncEngine(source, destination, options with { BackupDir = Targets.BackupPath(backupDir, destination, session) }, Report);
             var started = DateTimeOffset.UtcNow;

@@ -11,14 +11,19 @@ namespace SecureXfer.Cli.Remote;
 /// </summary>
 internal sealed class RemoteSession : IAsyncDisposable
 {
-    private RemoteSession(LoginState state, ServerTrust trust)
+    private readonly LoginStore _store;
+    private readonly SemaphoreSlim _renewing = new(1, 1);
+
+    private RemoteSession(LoginStore store, LoginState state, ServerTrust trust)
     {
+        _store = store;
         State = state;
         Trust = trust;
-        Client = new SxpClient(new SxpEndpoint(state.Host, state.SxpPort, trust), state.AccessToken);
+        Client = new SxpClient(new SxpEndpoint(state.Host, state.SxpPort, trust), CurrentTokenAsync);
     }
 
-    public LoginState State { get; }
+    /// <summary>The login in use; replaced when the token is renewed during a long run.</summary>
+    public LoginState State { get; private set; }
 
     public ServerTrust Trust { get; }
 
@@ -49,7 +54,27 @@ internal sealed class RemoteSession : IAsyncDisposable
                 $"The login for {state.User} at {state.Server} expired at {state.ExpiresAt.ToUniversalTime():u}; run 'sxfer login' again.");
         }
 
-        return new RemoteSession(state, trust);
+        return new RemoteSession(store, state, trust);
+    }
+
+    /// <summary>The token for a new connection, renewed first when it is about to expire (a run can outlast a token).</summary>
+    private async ValueTask<string> CurrentTokenAsync(CancellationToken cancellationToken)
+    {
+        if (State.ExpiresAt - DateTimeOffset.UtcNow > RenewMargin || State.UsableRefreshToken is null)
+        {
+            return State.AccessToken;
+        }
+
+        await _renewing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            State = await RenewAsync(_store, Trust, RenewMargin, cancellationToken).ConfigureAwait(false);
+            return State.AccessToken;
+        }
+        finally
+        {
+            _renewing.Release();
+        }
     }
 
     /// <summary>Renews the access token under the config lock; another process may have done it meanwhile.</summary>
@@ -114,5 +139,9 @@ internal sealed class RemoteSession : IAsyncDisposable
     /// <summary>The REST control plane of the same server, with the saved token and trust.</summary>
     public ServerApi OpenApi() => new(new Uri(State.Server), Trust, State.AccessToken);
 
-    public ValueTask DisposeAsync() => Client.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync().ConfigureAwait(false);
+        _renewing.Dispose();
+    }
 }

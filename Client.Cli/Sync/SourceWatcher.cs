@@ -54,9 +54,20 @@ internal sealed class SourceWatcher : IDisposable
     /// <summary>True after a settled burst of changes; false when <paramref name="timeout"/> passed without one.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (!await _signal.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        // In steps of at most an hour: a semaphore's timeout cannot span a month.
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
         {
-            return false;
+            var left = deadline - DateTimeOffset.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            if (await _signal.WaitAsync(left < TimeSpan.FromHours(1) ? left : TimeSpan.FromHours(1), cancellationToken).ConfigureAwait(false))
+            {
+                break;
+            }
         }
 
         var first = Environment.TickCount64;

@@ -9,13 +9,15 @@ namespace SecureXfer.Cli.Sync;
 /// Which side of <c>sxfer sync SRC DST</c> is on the server. <c>sxfer://HOST/path</c> is remote;
 /// a relative path (<c>dir</c>, <c>./dir</c>, <c>../dir</c>) or a <c>file://</c> URL is local; one
 /// side settled makes the other the opposite kind. Two absolute paths: the source is local when
-/// it exists on this machine, remote otherwise.
+/// it exists on this machine, remote otherwise; except in a repeated sync, where a missing local
+/// source must not turn an upload into a download for the life of the process: there a source
+/// that does not exist here needs the explicit <c>sxfer://</c> form.
 /// </summary>
 internal sealed record SyncTargets(string Source, bool SourceRemote, string Destination)
 {
     public bool DestinationRemote => !SourceRemote;
 
-    public static SyncTargets Decide(string source, string destination)
+    public static SyncTargets Decide(string source, string destination, bool repeated)
     {
         var from = Kind(source);
         var to = Kind(destination);
@@ -29,6 +31,13 @@ internal sealed record SyncTargets(string Source, bool SourceRemote, string Dest
             throw CliException.Usage(from == Side.Local
                 ? $"Both '{source}' and '{destination}' are local; one side must be on the server (/path or sxfer://HOST/path)."
                 : $"Both '{source}' and '{destination}' are on the server; one side must be local (a relative path, ./dir, or file:///path).");
+        }
+
+        if (from == Side.Unknown && to == Side.Unknown && repeated && !Path.Exists(source))
+        {
+            throw CliException.Usage(
+                $"'{source}' does not exist on this machine, so it would be taken for a server path and the sync would run downwards. " +
+                $"For a repeated sync say which side is which: sxfer://HOST{source} for the server's, or create the local directory first.");
         }
 
         var sourceRemote = (from, to) switch
@@ -81,9 +90,9 @@ internal sealed record SyncTargets(string Source, bool SourceRemote, string Dest
 
         SyncSide Local(string path)
         {
-            var full = Path.GetFullPath(path);
+            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
             hashes?.Covering(full);
-            return new SyncSide(local, full.TrimStart('/').TrimEnd('/'));
+            return new SyncSide(local, full.TrimStart('/'));
         }
 
         SyncSide Remote(string path) =>
@@ -116,3 +125,4 @@ internal sealed record SyncTargets(string Source, bool SourceRemote, string Dest
             : Path.GetFullPath(backupDir).TrimStart('/').TrimEnd('/');
     }
 }
+

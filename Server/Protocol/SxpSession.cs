@@ -328,6 +328,7 @@ internal sealed partial class SxpSession(
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.SetModifiedRequest);
                 var entry = await files.SetModifiedAsync(User, RemotePath.Parse(request.Path), request.Modified, Closed).ConfigureAwait(false);
+                Audit("file.modified", request.Path, detail: request.Modified.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
                 await SendAsync(FrameType.Ok, id, new OkResponse(entry), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
                 return true;
             }

@@ -6,10 +6,10 @@ namespace SecureXfer.Server.Storage;
 /// <summary>Modification times a client asks for: checked once, then applied to an open file.</summary>
 internal static class FileTimes
 {
-    private static readonly DateTime Earliest = DateTime.UnixEpoch;
+    private static readonly DateTime Earliest = new(1601, 1, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly DateTime Latest = new(9000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
-    /// <summary>The time as UTC, or <see cref="ErrorCode.BadRequest"/> when it is before 1970 or absurdly far ahead.</summary>
+    /// <summary>The time as UTC, or <see cref="ErrorCode.BadRequest"/> when it is before 1601 or absurdly far ahead.</summary>
     public static DateTime? Check(DateTimeOffset? modified)
     {
         if (modified is not { } value)
@@ -20,7 +20,7 @@ internal static class FileTimes
         var utc = value.UtcDateTime;
         if (utc < Earliest || utc >= Latest)
         {
-            throw new SxpException(ErrorCode.BadRequest, $"The modification time {value:O} is out of range (1970 to 9000).");
+            throw new SxpException(ErrorCode.BadRequest, $"The modification time {value:O} is out of range (1601 to 9000).");
         }
 
         return utc;

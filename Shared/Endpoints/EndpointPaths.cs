@@ -13,7 +13,7 @@ public static class EndpointPaths
     public static bool IsSameOrBelow(string path, string directory) =>
         directory.Length == 0 || path == directory || path.StartsWith(directory + "/", StringComparison.Ordinal);
 
-    /// <summary>A name from a listing, refused when it could step out of its directory.</summary>
+    /// <summary>A name from a listing, refused when it could step out of its directory or carries control characters (terminal escapes, line breaks).</summary>
     public static bool IsUsableName(string name) =>
-        name.Length > 0 && name is not "." and not ".." && !name.Contains('/', StringComparison.Ordinal) && !name.Contains('\0', StringComparison.Ordinal);
+        name.Length > 0 && name is not "." and not ".." && !name.Contains('/', StringComparison.Ordinal) && !name.Any(char.IsControl);
 }

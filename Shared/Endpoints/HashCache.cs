@@ -5,8 +5,9 @@ using System.Text.Json.Serialization;
 namespace SecureXfer.Shared.Endpoints;
 
 /// <summary>
-/// SHA-256 of local files, remembered by path, size and modification time, so a checksum sync
-/// does not read unchanged files again. Saved as JSON (mode 0600); entries under the roots a run
+/// SHA-256 of local files, remembered by path, size, modification time, inode and change time
+/// (ctime, which moves on every write and cannot be set back), so a checksum sync does not read
+/// unchanged files again but notices content rewritten under a preserved modification time. Saved as JSON (mode 0600); entries under the roots a run
 /// looked at and did not use are dropped, so deleted files do not pile up.
 /// </summary>
 public sealed class HashCache
@@ -45,9 +46,10 @@ public sealed class HashCache
     /// <summary>Marks <paramref name="root"/> as looked at: its unused entries are dropped on save.</summary>
     public void Covering(string root) => _roots.Add(root.TrimEnd('/') + "/");
 
-    public string? Find(string path, long size, DateTime modifiedUtc)
+    public string? Find(string path, long size, DateTime modifiedUtc, ulong inode, long changeTicks)
     {
-        if (_known.TryGetValue(path, out var entry) && entry.Size == size && entry.ModifiedTicks == modifiedUtc.Ticks)
+        if (_known.TryGetValue(path, out var entry) && entry.Size == size && entry.ModifiedTicks == modifiedUtc.Ticks
+            && entry.Inode == inode && entry.ChangeTicks == changeTicks)
         {
             _used[path] = entry;
             return entry.Sha256;
@@ -56,8 +58,8 @@ public sealed class HashCache
         return null;
     }
 
-    public void Remember(string path, long size, DateTime modifiedUtc, string sha256) =>
-        _used[path] = _known[path] = new CachedHash(path, size, modifiedUtc.Ticks, sha256);
+    public void Remember(string path, long size, DateTime modifiedUtc, ulong inode, long changeTicks, string sha256) =>
+        _used[path] = _known[path] = new CachedHash(path, size, modifiedUtc.Ticks, inode, changeTicks, sha256);
 
     public void Save()
     {
@@ -77,7 +79,7 @@ public sealed class HashCache
     }
 }
 
-public sealed record CachedHash(string Path, long Size, long ModifiedTicks, string Sha256);
+public sealed record CachedHash(string Path, long Size, long ModifiedTicks, ulong Inode, long ChangeTicks, string Sha256);
 
 [JsonSerializable(typeof(List<CachedHash>))]
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]

@@ -6,7 +6,8 @@ namespace SecureXfer.Shared.Endpoints;
 
 /// <summary>
 /// A directory on this machine. Links to files read as the files they lead to; links to
-/// directories are not followed (a listing shows them as nothing). Writes go to a partial file
+/// directories are never entered (a listing shows them as <see cref="EntryKind.Other"/>), so
+/// nothing is read or written through one. Writes go to a partial file
 /// beside the target, flushed and carrying the source's modification time, then renamed over it.
 /// </summary>
 public sealed class LocalEndpoint : IFileEndpoint
@@ -24,7 +25,52 @@ public sealed class LocalEndpoint : IFileEndpoint
     /// <summary>Where computed hashes are remembered between runs; none by default.</summary>
     public HashCache? Hashes { get; init; }
 
-    public TimeSpan ModifiedPrecision => TimeSpan.FromTicks(1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TimeSpan> _precision = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Measured once per directory: a probe file gets a time with an odd second and a fraction,
+    /// and what the file system keeps of it tells its resolution. A directory that cannot be
+    /// written (a read-only source) or does not exist yet counts as exact.
+    /// </summary>
+    public Task<TimeSpan> ModifiedPrecisionAsync(string directory, CancellationToken cancellationToken) =>
+        Task.FromResult(_precision.GetOrAdd(Full(directory), Probe));
+
+    private static TimeSpan Probe(string directory)
+    {
+        var probe = Path.Combine(directory, ".sxfer-sync-probe-" + Guid.NewGuid().ToString("N"));
+        var asked = new DateTime(2001, 2, 3, 4, 5, 7, DateTimeKind.Utc).AddTicks(1234567);
+        try
+        {
+            using (File.Open(probe, FileMode.CreateNew, FileAccess.Write))
+            {
+            }
+
+            File.SetLastWriteTimeUtc(probe, asked);
+            var kept = File.GetLastWriteTimeUtc(probe);
+            return kept == asked ? TimeSpan.FromTicks(1)
+                : kept.Second == asked.Second ? TimeSpan.FromSeconds(1)
+                : TimeSpan.FromSeconds(2);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return TimeSpan.FromTicks(1);
+        }
+        finally
+        {
+            try
+            {
+                File.Delete(probe);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Nothing was created.
+            }
+        }
+    }
+
+    /// <summary>Any name a directory entry can have here: at most 255 bytes, no '/' or NUL.</summary>
+    public bool AcceptsName(string name) =>
+        EndpointPaths.IsUsableName(name) && System.Text.Encoding.UTF8.GetByteCount(name) <= 255;
 
     /// <summary>The local path of a relative endpoint path.</summary>
     public string Full(string path) => path.Length == 0 ? Root : Path.Combine(Root, path);
@@ -34,33 +80,31 @@ public sealed class LocalEndpoint : IFileEndpoint
     public Task<EndpointEntry?> StatAsync(string path, CancellationToken cancellationToken)
     {
         var full = Full(path);
-        FileSystemInfo info = Directory.Exists(full) ? new DirectoryInfo(full) : new FileInfo(full);
-        return Task.FromResult(info.Exists ? ToEntry(info) : null);
+        EndpointEntry? entry = Directory.Exists(full) ? new EndpointEntry(Path.GetFileName(full), EntryKind.Directory, 0, Directory.GetLastWriteTimeUtc(full))
+            : File.Exists(full) ? Describe(new FileInfo(full), follow: true)
+            : null;
+        return Task.FromResult(entry);
     }
 
     public Task<IReadOnlyList<EndpointEntry>> ListAsync(string path, CancellationToken cancellationToken)
     {
-        var entries = new List<EndpointEntry>();
-        foreach (var info in new DirectoryInfo(Full(path)).EnumerateFileSystemInfos())
-        {
-            if (ToEntry(info) is { } entry)
-            {
-                entries.Add(entry);
-            }
-        }
-
+        var entries = new DirectoryInfo(Full(path)).EnumerateFileSystemInfos().Select(info => Describe(info, follow: false)).ToList();
         return Task.FromResult<IReadOnlyList<EndpointEntry>>(entries);
     }
 
-    /// <summary>An entry, or null for what is not synced: links to directories, dangling links, sockets and devices.</summary>
-    private static EndpointEntry? ToEntry(FileSystemInfo info)
+    /// <summary>
+    /// A listing entry. A link to a file reads as that file; a link to a directory is never
+    /// entered (a tree could loop, or lead a write out of the synced directory), and like
+    /// dangling links, FIFOs, sockets and devices it is <see cref="EntryKind.Other"/>.
+    /// </summary>
+    private static EndpointEntry Describe(FileSystemInfo info, bool follow)
     {
         var name = info.Name;
-        if (info.LinkTarget is not null)
+        if (info.LinkTarget is not null && !(follow && info is DirectoryInfo))
         {
             if (info is DirectoryInfo || info.ResolveLinkTarget(returnFinalTarget: true) is not FileInfo { Exists: true } target)
             {
-                return null;
+                return new EndpointEntry(name, EntryKind.Other, 0, info.LastWriteTimeUtc);
             }
 
             info = target;
@@ -70,7 +114,7 @@ public sealed class LocalEndpoint : IFileEndpoint
         {
             DirectoryInfo directory => new EndpointEntry(name, EntryKind.Directory, 0, directory.LastWriteTimeUtc),
             FileInfo file when FileKind.IsRegularFile(file.FullName) => new EndpointEntry(name, EntryKind.File, file.Length, file.LastWriteTimeUtc),
-            _ => null,
+            _ => new EndpointEntry(name, EntryKind.Other, 0, info.LastWriteTimeUtc),
         };
     }
 
@@ -85,7 +129,7 @@ public sealed class LocalEndpoint : IFileEndpoint
         var full = Full(path);
         if (Directory.Exists(full) && new DirectoryInfo(full).LinkTarget is null)
         {
-            Directory.Delete(full, recursive: true);
+            Directory.Delete(full, recursive: false);
         }
         else
         {
@@ -131,18 +175,24 @@ public sealed class LocalEndpoint : IFileEndpoint
         return Task.CompletedTask;
     }
 
-    public Task<EndpointTransfer> UploadAsync(string localFile, string path, IProgress<long>? progress, CancellationToken cancellationToken) =>
-        CopyAsync(localFile, Full(path), progress, cancellationToken);
+    public Task<EndpointTransfer> UploadAsync(string localFile, string path, bool replace, IProgress<long>? progress, CancellationToken cancellationToken) =>
+        CopyAsync(localFile, Full(path), replace, progress, cancellationToken);
 
-    public Task<EndpointTransfer> DownloadAsync(string path, string localFile, IProgress<long>? progress, CancellationToken cancellationToken) =>
-        CopyAsync(Full(path), localFile, progress, cancellationToken);
+    public Task<EndpointTransfer> DownloadAsync(string path, string localFile, bool replace, IProgress<long>? progress, CancellationToken cancellationToken) =>
+        CopyAsync(Full(path), localFile, replace, progress, cancellationToken);
 
     public bool RunsConcurrently(long size) => size <= CopyBuffer;
 
     /// <summary>Copies through a flushed partial file that takes the source's modification time, then renames it into place.</summary>
-    public static async Task<EndpointTransfer> CopyAsync(string source, string target, IProgress<long>? progress, CancellationToken cancellationToken)
+    public static async Task<EndpointTransfer> CopyAsync(string source, string target, bool replace, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var partial = target + PartialSuffix;
+        if (new FileInfo(partial).LinkTarget is not null)
+        {
+            // A link planted under the partial name must not lead the copy elsewhere.
+            File.Delete(partial);
+        }
+
         try
         {
             await using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous))
@@ -162,7 +212,7 @@ public sealed class LocalEndpoint : IFileEndpoint
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 File.SetLastWriteTimeUtc(output.SafeFileHandle, modified);
                 output.Flush(flushToDisk: true);
-                File.Move(partial, target, overwrite: true);
+                File.Move(partial, target, overwrite: replace);
                 return new EndpointTransfer(copied, 0, null);
             }
         }
@@ -179,7 +229,8 @@ public sealed class LocalEndpoint : IFileEndpoint
         using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.SequentialScan);
         var size = RandomAccess.GetLength(handle);
         var modified = File.GetLastWriteTimeUtc(handle);
-        if (Hashes?.Find(full, size, modified) is { } known)
+        var identified = FileKind.TryGetIdentity(full, out var inode, out var changed);
+        if (identified && Hashes?.Find(full, size, modified, inode, changed) is { } known)
         {
             return known;
         }
@@ -189,9 +240,10 @@ public sealed class LocalEndpoint : IFileEndpoint
         var sha256 = HashText.ToHex(sha.GetHashAndReset());
 
         // Remembered only if the file did not change while it was read.
-        if (RandomAccess.GetLength(handle) == size && File.GetLastWriteTimeUtc(handle) == modified)
+        if (identified && FileKind.TryGetIdentity(full, out var inodeAfter, out var changedAfter) && inodeAfter == inode && changedAfter == changed
+            && RandomAccess.GetLength(handle) == size && File.GetLastWriteTimeUtc(handle) == modified)
         {
-            Hashes?.Remember(full, size, modified, sha256);
+            Hashes?.Remember(full, size, modified, inode, changed, sha256);
         }
 
         return sha256;

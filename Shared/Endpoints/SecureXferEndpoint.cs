@@ -1,3 +1,4 @@
+using SecureXfer.Shared.Paths;
 using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Protocol.Client;
 
@@ -12,7 +13,12 @@ public sealed class SecureXferEndpoint(SxpClient client, string root, TransferOp
 {
     private readonly string _root = root.TrimEnd('/');
 
-    public TimeSpan ModifiedPrecision => TimeSpan.FromTicks(1);
+    /// <summary>The server keeps times to the tick on its own file system; a coarser one is its operator's to avoid.</summary>
+    public Task<TimeSpan> ModifiedPrecisionAsync(string directory, CancellationToken cancellationToken) => Task.FromResult(TimeSpan.FromTicks(1));
+
+    /// <summary>What the server's path rules accept as one name: no control characters or backslashes, at most 255 bytes.</summary>
+    public bool AcceptsName(string name) =>
+        EndpointPaths.IsUsableName(name) && RemotePath.TryParse("/" + name, out var path, out _) && path.Name == name.Normalize(System.Text.NormalizationForm.FormC);
 
     /// <summary>The server path of a relative endpoint path.</summary>
     public string Full(string path) => path.Length == 0 ? (_root.Length == 0 ? "/" : _root) : _root + "/" + path;
@@ -44,7 +50,7 @@ public sealed class SecureXferEndpoint(SxpClient client, string root, TransferOp
         client.MkdirAsync(Full(path), cancellationToken);
 
     public Task DeleteAsync(string path, CancellationToken cancellationToken) =>
-        client.RemoveAsync(Full(path), recursive: true, cancellationToken);
+        client.RemoveAsync(Full(path), recursive: false, cancellationToken);
 
     public Task RenameAsync(string from, string to, CancellationToken cancellationToken) =>
         client.MoveAsync(Full(from), Full(to), overwrite: false, cancellationToken);
@@ -52,19 +58,21 @@ public sealed class SecureXferEndpoint(SxpClient client, string root, TransferOp
     public Task SetModifiedAsync(string path, DateTimeOffset modified, CancellationToken cancellationToken) =>
         client.SetModifiedAsync(Full(path), modified, cancellationToken);
 
-    public async Task<EndpointTransfer> UploadAsync(string localFile, string path, IProgress<long>? progress, CancellationToken cancellationToken)
+    public async Task<EndpointTransfer> UploadAsync(string localFile, string path, bool replace, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var remote = Full(path);
+        var policy = replace ? OverwritePolicy.Replace : OverwritePolicy.Fail;
         var whole = new FileInfo(localFile).Length is var size && RunsConcurrently(size);
         var result = whole
-            ? await client.PutAsync(localFile, remote, options.Overwrite, cancellationToken).ConfigureAwait(false)
-            : await client.UploadAsync(localFile, remote, options, progress, cancellationToken).ConfigureAwait(false);
+            ? await client.PutAsync(localFile, remote, policy, cancellationToken).ConfigureAwait(false)
+            : await client.UploadAsync(localFile, remote, options with { Overwrite = policy }, progress, cancellationToken).ConfigureAwait(false);
         return new EndpointTransfer(result.Bytes, result.ResumedFrom, result.Sha256);
     }
 
-    public async Task<EndpointTransfer> DownloadAsync(string path, string localFile, IProgress<long>? progress, CancellationToken cancellationToken)
+    public async Task<EndpointTransfer> DownloadAsync(string path, string localFile, bool replace, IProgress<long>? progress, CancellationToken cancellationToken)
     {
-        var result = await client.DownloadAsync(Full(path), localFile, options, progress, cancellationToken).ConfigureAwait(false);
+        var policy = replace ? OverwritePolicy.Replace : OverwritePolicy.Fail;
+        var result = await client.DownloadAsync(Full(path), localFile, options with { Overwrite = policy }, progress, cancellationToken).ConfigureAwait(false);
         return new EndpointTransfer(result.Bytes, result.ResumedFrom, result.Sha256);
     }
 

@@ -29,6 +29,10 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
     private int _sourceFiles;
     private bool _listingFailed;
 
+    /// <summary>The staging name of a replacement: fixed length, so a long name cannot outgrow the file system's limit.</summary>
+    private static string StagingName(string name) =>
+        StagingPrefix + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..24];
+
     /// <summary>Partial downloads (<c>*.sxpart</c>, <c>*.sxpart.json</c>) and a sync's own staging files.</summary>
     public static bool IsInternalName(string name) =>
         name.StartsWith(StagingPrefix, StringComparison.Ordinal)
@@ -49,17 +53,25 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
     public async Task<IReadOnlyList<SyncAction>> PlanAsync(CancellationToken cancellationToken)
     {
         var destinationExists = await CheckRootsAsync(cancellationToken).ConfigureAwait(false);
-        _timeWindow = source.Endpoint.ModifiedPrecision > destination.Endpoint.ModifiedPrecision
-            ? source.Endpoint.ModifiedPrecision
-            : destination.Endpoint.ModifiedPrecision;
+        var sourcePrecision = await source.Endpoint.ModifiedPrecisionAsync(source.Root, cancellationToken).ConfigureAwait(false);
+        var destinationPrecision = destinationExists
+            ? await destination.Endpoint.ModifiedPrecisionAsync(destination.Root, cancellationToken).ConfigureAwait(false)
+            : TimeSpan.FromTicks(1);
+        _timeWindow = sourcePrecision > destinationPrecision ? sourcePrecision : destinationPrecision;
 
         if (!destinationExists)
         {
             _plan.Add(new SyncAction(SyncActionKind.Mkdir, string.Empty, IsDirectory: true, 0));
         }
 
-        await WalkAsync(string.Empty, destinationExists, options.Filter, afterDeletes: false, cancellationToken).ConfigureAwait(false);
+        await WalkAsync(string.Empty, string.Empty, destinationExists, options.Filter, afterDeletes: false, cancellationToken).ConfigureAwait(false);
         _deletesAllowed = JudgeDeletes();
+        if (!_deletesAllowed)
+        {
+            // Refused deletes, and what would have followed them, are not part of the plan.
+            _plan.RemoveAll(a => a.Kind == SyncActionKind.Delete || a.AfterDeletes);
+        }
+
         _result.Plan.AddRange(_plan);
         _planned = true;
         observer.Planned(_plan);
@@ -77,7 +89,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         var deletesAllowed = _deletesAllowed;
         if (options.DryRun)
         {
-            foreach (var action in _plan.Where(a => deletesAllowed || (a.Kind != SyncActionKind.Delete && !a.AfterDeletes)))
+            foreach (var action in _plan)
             {
                 Count(action);
             }
@@ -90,7 +102,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         await RunStageAsync(_plan.Where(a => !a.AfterDeletes && a.Kind != SyncActionKind.Delete), state).ConfigureAwait(false);
 
         // Deletes only follow a run in which every listing and every transfer worked.
-        if (deletesAllowed && _result.Errors.Count == 0)
+        if (deletesAllowed && _result.Errors.Count == 0 && _plan.Any(a => a.Kind == SyncActionKind.Delete || a.AfterDeletes))
         {
             await RunStageAsync(_plan.Where(a => a.Kind == SyncActionKind.Delete), state).ConfigureAwait(false);
             if (_result.Errors.Count == 0)
@@ -137,6 +149,11 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
             _backupInside = destination.Root.Length == 0 ? backup : backup[(destination.Root.Length + 1)..];
         }
 
+        if (options.BackupDir is { } outer && EndpointPaths.IsSameOrBelow(destination.Root, outer))
+        {
+            throw new SyncRefusedException($"The backup directory {destination.Endpoint.Describe(outer)} contains the destination; choose one outside it or inside it.");
+        }
+
         var destinationRoot = await RetryAsync(() => destination.Endpoint.StatAsync(destination.Root, cancellationToken), cancellationToken).ConfigureAwait(false);
         if (destinationRoot is { IsDirectory: false })
         {
@@ -146,24 +163,29 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         return destinationRoot is not null;
     }
 
-    private async Task WalkAsync(string directory, bool destinationHasIt, SyncFilter filter, bool afterDeletes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Plans one directory: <paramref name="sourceDirectory"/> at the source and
+    /// <paramref name="directory"/> at the destination (the same path, unless a name differs in
+    /// Unicode normalisation). Filters and the backup directory apply to destination paths.
+    /// </summary>
+    private async Task WalkAsync(string sourceDirectory, string directory, bool destinationHasIt, SyncFilter filter, bool afterDeletes, CancellationToken cancellationToken)
     {
-        var sourceEntries = await ListOrNullAsync(source, directory, cancellationToken).ConfigureAwait(false);
+        var sourceEntries = await ListOrNullAsync(source, sourceDirectory, cancellationToken).ConfigureAwait(false);
         if (sourceEntries is null)
         {
             return;
         }
 
-        if (sourceEntries.FirstOrDefault(e => e.Name == SyncFilter.IgnoreFileName && !e.IsDirectory) is { } ignoreFile)
+        if (sourceEntries.FirstOrDefault(e => e.Name == SyncFilter.IgnoreFileName && e.IsFile) is { } ignoreFile)
         {
             try
             {
-                filter = filter.WithIgnoreFile(directory, await ReadIgnoreFileAsync(EndpointPaths.Join(directory, ignoreFile.Name), ignoreFile, cancellationToken).ConfigureAwait(false));
+                filter = filter.WithIgnoreFile(directory, await ReadIgnoreFileAsync(EndpointPaths.Join(sourceDirectory, ignoreFile.Name), ignoreFile, cancellationToken).ConfigureAwait(false));
             }
             catch (Exception ex) when (IsPerFile(ex, cancellationToken))
             {
                 // Without its rules nothing below is known to be wanted or protected: leave it all alone.
-                ListingFailed(source.Describe(EndpointPaths.Join(directory, SyncFilter.IgnoreFileName)), ex);
+                ListingFailed(source.Describe(EndpointPaths.Join(sourceDirectory, SyncFilter.IgnoreFileName)), ex);
                 return;
             }
         }
@@ -179,43 +201,59 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
             destinationEntries = listed;
         }
 
-        var sources = Named(sourceEntries, source, directory);
-        var destinations = Named(destinationEntries, destination, directory);
-        foreach (var name in sources.Keys.Union(destinations.Keys).Order(StringComparer.Ordinal))
+        var skipped = new HashSet<string>(StringComparer.Ordinal);
+        var sources = Named(sourceEntries, source, sourceDirectory, skipped);
+        var destinations = Named(destinationEntries, destination, directory, skipped);
+        foreach (var key in sources.Keys.Union(destinations.Keys).Order(StringComparer.Ordinal))
         {
-            var path = EndpointPaths.Join(directory, name);
-            if (_backupInside is not null && EndpointPaths.IsSameOrBelow(path, _backupInside))
+            // A name skipped on either side is left alone on both: nothing copied, nothing deleted.
+            if (skipped.Contains(key))
             {
                 continue;
             }
 
-            var from = sources.GetValueOrDefault(name);
-            var to = destinations.GetValueOrDefault(name);
-            if (filter.Excludes(path, (from ?? to)!.IsDirectory))
+            var from = sources.GetValueOrDefault(key);
+            var to = destinations.GetValueOrDefault(key);
+            var sourcePath = from is null ? null : EndpointPaths.Join(sourceDirectory, from.Name);
+            var path = EndpointPaths.Join(directory, to?.Name ?? from!.Name);
+            if (from is { Kind: EntryKind.Other })
+            {
+                observer.Warn($"skipping {source.Describe(sourcePath!)}: not a regular file or a directory (a link to a directory, a dangling link, a FIFO, a socket or a device).");
+                continue;
+            }
+
+            if (from is not null && to is null && !destination.Endpoint.AcceptsName(from.Name))
+            {
+                observer.Warn($"skipping {source.Describe(sourcePath!)}: the destination cannot hold a file of that name.");
+                continue;
+            }
+
+            if ((_backupInside is not null && EndpointPaths.IsSameOrBelow(path, _backupInside)) || filter.Excludes(path, (from ?? to)!.IsDirectory))
             {
                 continue;
             }
 
+            var named = sourcePath == path ? null : sourcePath;
             switch (from, to)
             {
                 case ({ IsDirectory: true }, null):
-                    _plan.Add(new SyncAction(SyncActionKind.Mkdir, path, IsDirectory: true, 0) { AfterDeletes = afterDeletes });
-                    await WalkAsync(path, destinationHasIt: false, filter, afterDeletes, cancellationToken).ConfigureAwait(false);
+                    _plan.Add(new SyncAction(SyncActionKind.Mkdir, path, IsDirectory: true, 0) { AfterDeletes = afterDeletes, SourcePath = named });
+                    await WalkAsync(sourcePath!, path, destinationHasIt: false, filter, afterDeletes, cancellationToken).ConfigureAwait(false);
                     break;
-                case ({ IsDirectory: false }, null):
+                case ({ IsFile: true }, null):
                     _sourceFiles++;
-                    _plan.Add(new SyncAction(SyncActionKind.Copy, path, IsDirectory: false, from.Size) { AfterDeletes = afterDeletes });
+                    _plan.Add(new SyncAction(SyncActionKind.Copy, path, IsDirectory: false, from.Size) { AfterDeletes = afterDeletes, SourcePath = named });
                     break;
                 case ({ IsDirectory: true }, { IsDirectory: true }):
-                    await WalkAsync(path, destinationHasIt: true, filter, afterDeletes, cancellationToken).ConfigureAwait(false);
+                    await WalkAsync(sourcePath!, path, destinationHasIt: true, filter, afterDeletes, cancellationToken).ConfigureAwait(false);
                     break;
-                case ({ IsDirectory: false }, { IsDirectory: false }):
+                case ({ IsFile: true }, { IsFile: true }):
                     _sourceFiles++;
-                    await CompareAsync(path, from, to, afterDeletes, cancellationToken).ConfigureAwait(false);
+                    await CompareAsync(path, named, from, to, afterDeletes, cancellationToken).ConfigureAwait(false);
                     break;
                 case (not null, not null):
-                    // A file where the other side has a directory, or the reverse.
-                    if (!from.IsDirectory)
+                    // A file where the destination has a directory, a link or a special file, or the reverse.
+                    if (from.IsFile)
                     {
                         _sourceFiles++;
                     }
@@ -229,12 +267,12 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
                     await PlanDeleteAsync(path, to, filter, cancellationToken).ConfigureAwait(false);
                     if (from.IsDirectory)
                     {
-                        _plan.Add(new SyncAction(SyncActionKind.Mkdir, path, IsDirectory: true, 0) { AfterDeletes = true });
-                        await WalkAsync(path, destinationHasIt: false, filter, afterDeletes: true, cancellationToken).ConfigureAwait(false);
+                        _plan.Add(new SyncAction(SyncActionKind.Mkdir, path, IsDirectory: true, 0) { AfterDeletes = true, SourcePath = named });
+                        await WalkAsync(sourcePath!, path, destinationHasIt: false, filter, afterDeletes: true, cancellationToken).ConfigureAwait(false);
                     }
                     else
                     {
-                        _plan.Add(new SyncAction(SyncActionKind.Copy, path, IsDirectory: false, from.Size) { AfterDeletes = true });
+                        _plan.Add(new SyncAction(SyncActionKind.Copy, path, IsDirectory: false, from.Size) { AfterDeletes = true, SourcePath = named });
                     }
 
                     break;
@@ -245,10 +283,19 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         }
     }
 
-    private static string Kind(EndpointEntry entry) => entry.IsDirectory ? "directory" : "file";
+    private static string Kind(EndpointEntry entry) => entry.Kind switch
+    {
+        EntryKind.Directory => "directory",
+        EntryKind.File => "file",
+        _ => "link or special file",
+    };
 
-    /// <summary>Entries by name, without internal files and without names that could step out of the directory.</summary>
-    private Dictionary<string, EndpointEntry> Named(IReadOnlyList<EndpointEntry> entries, SyncSide side, string directory)
+    /// <summary>
+    /// Entries by their name in Unicode NFC (the form the server stores), without internal files
+    /// and without names that could step out of the directory. Two names of one directory that
+    /// differ only in normalisation cannot be told apart on the other side: both are skipped.
+    /// </summary>
+    private Dictionary<string, EndpointEntry> Named(IReadOnlyList<EndpointEntry> entries, SyncSide side, string directory, HashSet<string> skipped)
     {
         var named = new Dictionary<string, EndpointEntry>(StringComparer.Ordinal);
         foreach (var entry in entries)
@@ -260,20 +307,38 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
 
             if (!EndpointPaths.IsUsableName(entry.Name))
             {
-                observer.Warn($"skipping an entry named '{entry.Name}' in {side.Describe(directory)}: not a usable file name.");
+                observer.Warn($"skipping an entry named '{Printable(entry.Name)}' in {side.Describe(directory)}: not a usable file name.");
                 continue;
             }
 
-            named[entry.Name] = entry;
+            string key;
+            try
+            {
+                key = entry.Name.Normalize(System.Text.NormalizationForm.FormC);
+            }
+            catch (ArgumentException)
+            {
+                observer.Warn($"skipping '{Printable(entry.Name)}' in {side.Describe(directory)}: not valid Unicode.");
+                continue;
+            }
+
+            if (!named.TryAdd(key, entry))
+            {
+                observer.Warn($"skipping '{entry.Name}' in {side.Describe(directory)}: another name there differs from it only in Unicode normalisation.");
+                skipped.Add(key);
+            }
         }
 
         return named;
     }
 
-    private async Task CompareAsync(string path, EndpointEntry from, EndpointEntry to, bool afterDeletes, CancellationToken cancellationToken)
+    /// <summary>A name for a message, with control characters shown as '?' so they cannot act on a terminal.</summary>
+    private static string Printable(string name) => string.Concat(name.Select(c => char.IsControl(c) ? '?' : c));
+
+    private async Task CompareAsync(string path, string? sourcePath, EndpointEntry from, EndpointEntry to, bool afterDeletes, CancellationToken cancellationToken)
     {
         var sameTime = (from.Modified - to.Modified).Duration() < _timeWindow;
-        var update = new SyncAction(SyncActionKind.Update, path, IsDirectory: false, from.Size) { AfterDeletes = afterDeletes };
+        var update = new SyncAction(SyncActionKind.Update, path, IsDirectory: false, from.Size) { AfterDeletes = afterDeletes, SourcePath = sourcePath };
         if (from.Size != to.Size || (!options.Checksum && !sameTime))
         {
             _plan.Add(update);
@@ -289,7 +354,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         string? fromHash, toHash;
         try
         {
-            fromHash = await source.Endpoint.HashAsync(source.PathOf(path), from, cancellationToken).ConfigureAwait(false);
+            fromHash = await source.Endpoint.HashAsync(source.PathOf(sourcePath ?? path), from, cancellationToken).ConfigureAwait(false);
             toHash = await destination.Endpoint.HashAsync(destination.PathOf(path), to, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsPerFile(ex, cancellationToken))
@@ -307,18 +372,20 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         _result.Unchanged++;
         if (!sameTime)
         {
-            _plan.Add(new SyncAction(SyncActionKind.Touch, path, IsDirectory: false, 0) { AfterDeletes = afterDeletes, Modified = from.Modified });
+            _plan.Add(new SyncAction(SyncActionKind.Touch, path, IsDirectory: false, 0) { AfterDeletes = afterDeletes, Modified = from.Modified, SourcePath = sourcePath });
         }
     }
 
     /// <summary>
-    /// Plans removing <paramref name="entry"/>. A directory goes whole when nothing in it is
-    /// protected by the filter; otherwise only its unprotected parts go.
+    /// Plans removing <paramref name="entry"/>. With a backup directory, a directory that holds
+    /// nothing the filter protects moves there whole. Otherwise each file goes on its own and
+    /// each directory after its content, only if then empty: whatever appears in it after the
+    /// listing survives (the directory's delete then fails and says so).
     /// </summary>
     private async Task PlanDeleteAsync(string path, EndpointEntry entry, SyncFilter filter, CancellationToken cancellationToken)
     {
         var (whole, files, parts) = await CollectDeleteAsync(path, entry, filter, cancellationToken).ConfigureAwait(false);
-        if (whole)
+        if (whole && options.BackupDir is not null)
         {
             _plan.Add(new SyncAction(SyncActionKind.Delete, path, entry.IsDirectory, entry.IsDirectory ? 0 : entry.Size, files));
         }
@@ -328,6 +395,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         }
     }
 
+    /// <summary>The deletes for <paramref name="path"/>, children before their directory; whether all of it goes; its file count.</summary>
     private async Task<(bool Whole, int Files, List<SyncAction> Parts)> CollectDeleteAsync(string path, EndpointEntry entry, SyncFilter filter, CancellationToken cancellationToken)
     {
         if (!entry.IsDirectory)
@@ -344,11 +412,14 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         var whole = true;
         var files = 0;
         var parts = new List<SyncAction>();
-        foreach (var child in children.Where(c => !IsInternalName(c.Name) && EndpointPaths.IsUsableName(c.Name)))
+        foreach (var child in children)
         {
             var childPath = EndpointPaths.Join(path, child.Name);
-            if ((_backupInside is not null && EndpointPaths.IsSameOrBelow(childPath, _backupInside)) || filter.Excludes(childPath, child.IsDirectory))
+            if (IsInternalName(child.Name) || !EndpointPaths.IsUsableName(child.Name)
+                || (_backupInside is not null && EndpointPaths.IsSameOrBelow(childPath, _backupInside))
+                || filter.Excludes(childPath, child.IsDirectory))
             {
+                // Kept, and so is this directory.
                 whole = false;
                 continue;
             }
@@ -356,18 +427,22 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
             var (childWhole, childFiles, childParts) = await CollectDeleteAsync(childPath, child, filter, cancellationToken).ConfigureAwait(false);
             whole &= childWhole;
             files += childFiles;
-            if (childWhole)
-            {
-                parts.Add(new SyncAction(SyncActionKind.Delete, childPath, child.IsDirectory, child.IsDirectory ? 0 : child.Size, childFiles));
-            }
-            else
-            {
-                parts.AddRange(childParts);
-            }
+            parts.AddRange(childParts);
+        }
+
+        if (whole)
+        {
+            parts.Add(new SyncAction(SyncActionKind.Delete, path, IsDirectory: true, 0, files));
         }
 
         return (whole, files, parts);
     }
+
+    /// <summary>What a delete adds to the count: a file 1, a directory moved to the backup its files, an emptied directory only when it held no files.</summary>
+    private int DeleteWeight(SyncAction action) =>
+        !action.IsDirectory ? 1
+        : options.BackupDir is not null ? Math.Max(1, action.Files)
+        : action.Files == 0 ? 1 : 0;
 
     /// <summary>Whether the planned deletes may run: not after a failed listing, not from an empty source, not past the limit.</summary>
     private bool JudgeDeletes()
@@ -378,7 +453,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
             return true;
         }
 
-        var count = deletes.Sum(a => Math.Max(1, a.Files));
+        var count = deletes.Sum(DeleteWeight);
         if (_listingFailed)
         {
             Fail(string.Empty, $"Not deleting {count} item(s) at {destination.Describe(string.Empty)}: a listing failed, so what is missing at the source is not known.");
@@ -434,7 +509,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         var temporary = Path.Combine(Path.GetTempPath(), "sxfer-ignore-" + Guid.NewGuid().ToString("N"));
         try
         {
-            await source.Endpoint.DownloadAsync(source.PathOf(path), temporary, null, cancellationToken).ConfigureAwait(false);
+            await source.Endpoint.DownloadAsync(source.PathOf(path), temporary, replace: true, null, cancellationToken).ConfigureAwait(false);
             return await File.ReadAllTextAsync(temporary, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -474,20 +549,28 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
         using (var slots = new SemaphoreSlim(Math.Max(1, options.Concurrency)))
         {
             var running = new List<Task>();
-            foreach (var action in list.Where(Quick))
+            try
             {
-                await slots.WaitAsync(state.Token).ConfigureAwait(false);
-                running.Add(Task.Run(async () =>
+                foreach (var action in list.Where(Quick))
                 {
-                    try
+                    await slots.WaitAsync(state.Token).ConfigureAwait(false);
+                    running.Add(Task.Run(async () =>
                     {
-                        await RunOneAsync(action, state, progress: false).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        slots.Release();
-                    }
-                }));
+                        try
+                        {
+                            await RunOneAsync(action, state, progress: false).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            slots.Release();
+                        }
+                    }));
+                }
+            }
+            finally
+            {
+                // Nothing started is left running when this stage ends, however it ends.
+                await Task.WhenAll(running).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
 
             await Task.WhenAll(running).ConfigureAwait(false);
@@ -551,7 +634,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
                 _result.Bytes += action.Size;
                 break;
             case SyncActionKind.Delete:
-                _result.Deleted += Math.Max(1, action.Files);
+                _result.Deleted += DeleteWeight(action);
                 break;
         }
     }
@@ -567,7 +650,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
 
     private string Where(SyncAction action) =>
         action.Kind == SyncActionKind.Copy || action.Kind == SyncActionKind.Update
-            ? $"{source.Describe(action.Path)} to {destination.Describe(action.Path)}"
+            ? $"{source.Describe(action.From)} to {destination.Describe(action.Path)}"
             : destination.Describe(action.Path);
 
     private async Task<EndpointTransfer?> ExecuteAsync(SyncAction action, IProgress<long>? progress, CancellationToken cancellationToken)
@@ -590,15 +673,16 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
             case SyncActionKind.Update when options.BackupDir is not null:
             {
                 // The new version is complete beside the old one before the old one moves to the backup.
-                var staging = EndpointPaths.Join(EndpointPaths.Parent(action.Path), StagingPrefix + EndpointPaths.Name(action.Path));
-                var transfer = await RetryAsync(() => CopyAsync(action.Path, staging, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var staging = EndpointPaths.Join(EndpointPaths.Parent(action.Path), StagingName(EndpointPaths.Name(action.Path)));
+                var transfer = await RetryAsync(() => CopyAsync(action.From, staging, replace: true, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
                 await BackupAsync(action.Path, cancellationToken).ConfigureAwait(false);
                 await RetryAsync(() => destination.Endpoint.RenameAsync(destination.PathOf(staging), target, cancellationToken), cancellationToken).ConfigureAwait(false);
                 return transfer;
             }
 
             default:
-                return await RetryAsync(() => CopyAsync(action.Path, action.Path, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+                // A new file never replaces one that appeared since the listing; an update replaces the listed one.
+                return await RetryAsync(() => CopyAsync(action.From, action.Path, replace: action.Kind == SyncActionKind.Update, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -626,25 +710,25 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
     /// Copies a source file to a destination path. A local side is read or written in place by the
     /// other endpoint's own transfer (resumable where it can); two remote sides relay through a temporary file.
     /// </summary>
-    private async Task<EndpointTransfer> CopyAsync(string path, string targetPath, IProgress<long>? progress, CancellationToken cancellationToken)
+    private async Task<EndpointTransfer> CopyAsync(string path, string targetPath, bool replace, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var from = source.PathOf(path);
         var to = destination.PathOf(targetPath);
         if (destination.Endpoint is LocalEndpoint localTarget)
         {
-            return await source.Endpoint.DownloadAsync(from, localTarget.Full(to), progress, cancellationToken).ConfigureAwait(false);
+            return await source.Endpoint.DownloadAsync(from, localTarget.Full(to), replace, progress, cancellationToken).ConfigureAwait(false);
         }
 
         if (source.Endpoint is LocalEndpoint localSource)
         {
-            return await destination.Endpoint.UploadAsync(localSource.Full(from), to, progress, cancellationToken).ConfigureAwait(false);
+            return await destination.Endpoint.UploadAsync(localSource.Full(from), to, replace, progress, cancellationToken).ConfigureAwait(false);
         }
 
         var relay = Path.Combine(Path.GetTempPath(), "sxfer-relay-" + Guid.NewGuid().ToString("N"));
         try
         {
-            await source.Endpoint.DownloadAsync(from, relay, null, cancellationToken).ConfigureAwait(false);
-            return await destination.Endpoint.UploadAsync(relay, to, progress, cancellationToken).ConfigureAwait(false);
+            await source.Endpoint.DownloadAsync(from, relay, replace: true, null, cancellationToken).ConfigureAwait(false);
+            return await destination.Endpoint.UploadAsync(relay, to, replace, progress, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -65,11 +65,18 @@ public enum SyncActionKind
 }
 
 /// <summary>
-/// One step of a plan. <see cref="Files"/> is how many files a delete removes (a directory's
-/// content counts); <see cref="Size"/> is the bytes a copy or update moves.
+/// One step of a plan. <see cref="Path"/> is the destination's path (relative to its synced
+/// directory); <see cref="SourcePath"/> the source's, when a name differs between the two only
+/// in Unicode normalisation. <see cref="Files"/> is how many files a delete removes (a
+/// directory's content counts); <see cref="Size"/> is the bytes a copy or update moves.
 /// </summary>
 public sealed record SyncAction(SyncActionKind Kind, string Path, bool IsDirectory, long Size, int Files = 1)
 {
+    public string? SourcePath { get; init; }
+
+    /// <summary>The path at the source: <see cref="SourcePath"/>, or the same as the destination's.</summary>
+    public string From => SourcePath ?? Path;
+
     /// <summary>Set for actions that run only after the deletes they depend on (a file replacing a directory, or the reverse).</summary>
     public bool AfterDeletes { get; init; }
 

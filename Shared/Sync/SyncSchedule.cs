@@ -96,23 +96,38 @@ public abstract class SyncSchedule
     }
 
     /// <summary>
-    /// Quartz needs '?' in one of the two day fields and counts weekdays from Sunday = 1. Both
-    /// day fields restricted means either may match: two expressions, the earlier one wins.
+    /// Quartz needs '?' in one of the two day fields and counts weekdays from Sunday = 1. As in
+    /// Vixie cron, when both day fields are restricted either may match (two expressions, the
+    /// earlier wins), and a field starting with '*' (such as <c>*/2</c>) does not count as
+    /// restricted for that rule: then both must match, which Quartz can express only when one
+    /// of them allows every day.
     /// </summary>
     private static string[] FromCrontab(string[] fields)
     {
         var (minute, hour, dayOfMonth, month, dayOfWeek) = (fields[0], fields[1], fields[2], fields[3], fields[4]);
-        var anyDay = dayOfMonth == "*";
-        var anyWeekday = dayOfWeek == "*";
-        if (anyWeekday)
+        if (dayOfWeek == "*")
         {
             return [$"0 {minute} {hour} {dayOfMonth} {month} ?"];
         }
 
         var weekdays = QuartzWeekdays(dayOfWeek);
-        return anyDay
-            ? [$"0 {minute} {hour} ? {month} {weekdays}"]
-            : [$"0 {minute} {hour} {dayOfMonth} {month} ?", $"0 {minute} {hour} ? {month} {weekdays}"];
+        var everyWeekday = weekdays == "1,2,3,4,5,6,7";
+        if (dayOfMonth == "*" || (everyWeekday && dayOfMonth.StartsWith('*')))
+        {
+            return everyWeekday ? [$"0 {minute} {hour} {dayOfMonth} {month} ?"] : [$"0 {minute} {hour} ? {month} {weekdays}"];
+        }
+
+        if (dayOfMonth.StartsWith('*') || dayOfWeek.StartsWith('*'))
+        {
+            if (everyWeekday)
+            {
+                return [$"0 {minute} {hour} {dayOfMonth} {month} ?"];
+            }
+
+            throw new FormatException($"'{dayOfMonth}' and '{dayOfWeek}' restrict both day fields and must both match; use one day field, or Quartz's six-field form.");
+        }
+
+        return [$"0 {minute} {hour} {dayOfMonth} {month} ?", $"0 {minute} {hour} ? {month} {weekdays}"];
     }
 
     private static readonly string[] DayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];

@@ -27,6 +27,15 @@ public sealed partial class SxpClient
         var primary = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var partialPath = localPath + PartialSuffix;
         var statePath = partialPath + ".json";
+        foreach (var own in new[] { partialPath, statePath })
+        {
+            if (new FileInfo(own).LinkTarget is not null)
+            {
+                // A link planted under one of our names must not lead the download elsewhere.
+                File.Delete(own);
+            }
+        }
+
         var pacer = new RatePacer(options.RateLimit);
 
         // A fresh download asks for its first piece straight away: the answer's header carries the
@@ -138,7 +147,13 @@ public sealed partial class SxpClient
             RandomAccess.FlushToDisk(file);
             direct?.Dispose();
             file.Dispose();
-            File.Move(partialPath, localPath, overwrite: true);
+            if (options.Overwrite == OverwritePolicy.Fail && Path.Exists(localPath))
+            {
+                // Kept (with its state) for a later run that may replace it.
+                throw new SxpException(ErrorCode.Conflict, $"'{localPath}' appeared while it was being downloaded; it was left as it is.");
+            }
+
+            File.Move(partialPath, localPath, overwrite: options.Overwrite == OverwritePolicy.Replace);
             File.Delete(statePath);
             return new TransferResult(localPath, remotePath, meta.Size, resumedFrom, received, actual);
         }

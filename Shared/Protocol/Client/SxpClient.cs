@@ -7,12 +7,18 @@ namespace SecureXfer.Shared.Protocol.Client;
 public sealed partial class SxpClient : IAsyncDisposable
 {
     private readonly SxpEndpoint _endpoint;
-    private readonly string _token;
+    private readonly Func<CancellationToken, ValueTask<string>> _token;
     private readonly List<SxpConnection> _extra = [];
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private SxpConnection? _primary;
 
     public SxpClient(SxpEndpoint endpoint, string token)
+        : this(endpoint, _ => ValueTask.FromResult(token))
+    {
+    }
+
+    /// <summary>A client that asks <paramref name="token"/> for the token each time it connects, so a long-lived client can use renewed ones.</summary>
+    public SxpClient(SxpEndpoint endpoint, Func<CancellationToken, ValueTask<string>> token)
     {
         _endpoint = endpoint;
         _token = token;
@@ -35,7 +41,7 @@ public sealed partial class SxpClient : IAsyncDisposable
                 _primary = null;
             }
 
-            return _primary ??= await SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken).ConfigureAwait(false);
+            return _primary ??= await SxpConnection.ConnectAsync(_endpoint, await _token(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -56,8 +62,9 @@ public sealed partial class SxpClient : IAsyncDisposable
         var missing = count - 1 - _extra.Count;
         if (missing > 0)
         {
+            var token = await _token(cancellationToken).ConfigureAwait(false);
             var opened = await Task.WhenAll(Enumerable.Range(0, missing)
-                .Select(_ => SxpConnection.ConnectAsync(_endpoint, _token, cancellationToken))).ConfigureAwait(false);
+                .Select(_ => SxpConnection.ConnectAsync(_endpoint, token, cancellationToken))).ConfigureAwait(false);
             _extra.AddRange(opened);
         }
 

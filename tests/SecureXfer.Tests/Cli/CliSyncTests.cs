@@ -40,6 +40,17 @@ public sealed class CliSyncTests(CliServer fixture) : IClassFixture<CliServer>
         // --checksum compares with the hashes the server recorded, and finds nothing to send either.
         AssertNothingMoved(await SyncAsync(cli, "./src", remote, "--checksum"), files);
 
+        // Local hashes are remembered by path, size and time: a doctored cache entry is believed,
+        // which shows the file was not read again (and the doctored file is then sent).
+        var cachePath = Path.Combine(cli.ConfigDir, "hash-cache.json");
+        var cache = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(cachePath))!.AsArray();
+        Assert.Equal(files, cache.Count);
+        var one = cache.Single(e => e!["path"]!.GetValue<string>().EndsWith("/a/one.txt", StringComparison.Ordinal))!;
+        one["sha256"] = new string('0', 64);
+        File.WriteAllText(cachePath, cache.ToJsonString());
+        var doctored = await SyncAsync(cli, "./src", remote, "--checksum");
+        Assert.Equal((0, 1, 0, files - 1), Counts(doctored));
+
         // And down again, into a directory that does not exist yet.
         var down = await SyncAsync(cli, remote, "./down");
         Assert.Equal(files, down.GetProperty("copied").GetInt32());
@@ -306,6 +317,12 @@ public sealed class CliSyncTests(CliServer fixture) : IClassFixture<CliServer>
         Assert.Equal(1, second.ExitCode);
         Assert.Equal("sync_running", second.Json().GetProperty("error").GetProperty("code").GetString());
 
+        // Reading from the directory being written (the reverse direction) is refused as well.
+        var reverse = await cli.RunAsync("sync", remote, "./elsewhere", "--json");
+        Assert.False(first.HasExited, "The first sync ended before the reverse one started.");
+        Assert.Equal(1, reverse.ExitCode);
+        Assert.Equal("sync_running", reverse.Json().GetProperty("error").GetProperty("code").GetString());
+
         // The first run was not disturbed.
         await first.WaitForExitAsync();
         Assert.Equal(0, first.ExitCode);
@@ -387,6 +404,114 @@ public sealed class CliSyncTests(CliServer fixture) : IClassFixture<CliServer>
 
         Assert.Equal("arrived later", File.ReadAllText(OnServer(remote + "/late.txt")));
         Assert.Equal(0, await scheduled.TerminateAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Dropped_connections_are_retried_and_the_run_resumes_where_it_was()
+    {
+        using var home = new TempDir("sx-sync");
+        var cli = await LoginAsync(home);
+        await using var proxy = new DroppingProxy(Server.SxpPort);
+        var saved = Path.Combine(cli.ConfigDir, "login.json");
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(saved))!;
+        state["sxpPort"] = proxy.Port;
+        File.WriteAllText(saved, state.ToJsonString());
+
+        var remote = CliServer.RemoteRoot();
+        var source = home.Combine("src");
+        Directory.CreateDirectory(source);
+        var sha = TestFiles.WriteRandom(Path.Combine(source, "big.bin"), 24L << 20);
+
+        using var running = cli.StartReading(["sync", "./src", remote, "--limit-rate", "8M", "--chunk-size", "1M", "--parallel", "2", "--json"]);
+        var clock = Stopwatch.StartNew();
+        while (proxy.Forwarded < (6L << 20) && clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+
+        proxy.DropAll();
+        var run = await running.NextJsonAsync(TimeSpan.FromSeconds(60));
+        Assert.True(proxy.Dropped > 0);
+        Assert.Empty(run.GetProperty("errors").EnumerateArray());
+        Assert.Equal(1, run.GetProperty("copied").GetInt32());
+        Assert.InRange(run.GetProperty("resumed").GetInt64(), 1, (24L << 20) - 1);
+        Assert.Equal(sha, TestFiles.Sha256(OnServer(remote + "/big.bin")));
+        await running.Process.WaitForExitAsync();
+        Assert.Equal(0, running.Process.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_link_to_a_directory_at_the_destination_is_never_written_through()
+    {
+        using var home = new TempDir("sx-sync");
+        var cli = await LoginAsync(home);
+        var remote = CliServer.RemoteRoot();
+        var source = home.Combine("src");
+        Directory.CreateDirectory(Path.Combine(source, "sub"));
+        File.WriteAllText(Path.Combine(source, "sub", "x.txt"), "from the server");
+        await SyncAsync(cli, "./src", remote);
+
+        var outside = home.Combine("outside");
+        Directory.CreateDirectory(outside);
+        var target = home.Combine("down");
+        Directory.CreateDirectory(target);
+        Directory.CreateSymbolicLink(Path.Combine(target, "sub"), outside);
+
+        var refused = await cli.RunAsync("sync", remote, "./down", "--json");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("link or special file", refused.Stdout, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(outside));
+
+        // --delete replaces the link (only the link) with a real directory.
+        var replaced = await SyncAsync(cli, remote, "./down", "--delete");
+        Assert.Equal(1, replaced.GetProperty("copied").GetInt32());
+        Assert.Null(new DirectoryInfo(Path.Combine(target, "sub")).LinkTarget);
+        Assert.Equal("from the server", File.ReadAllText(Path.Combine(target, "sub", "x.txt")));
+        Assert.Empty(Directory.GetFileSystemEntries(outside));
+
+        // A link to a directory in the source is skipped, not followed.
+        Directory.CreateSymbolicLink(Path.Combine(source, "elsewhere"), outside);
+        File.WriteAllText(Path.Combine(outside, "private.txt"), "not for the server");
+        var skipped = await cli.RunAsync("sync", "./src", remote);
+        Assert.True(skipped.ExitCode == 0, skipped.ToString());
+        Assert.Contains("skipping", skipped.Stderr, StringComparison.Ordinal);
+        Assert.False(Path.Exists(OnServer(remote + "/elsewhere")));
+    }
+
+    [Fact]
+    public async Task Names_differing_only_in_Unicode_normalisation_match_and_are_never_deleted()
+    {
+        using var home = new TempDir("sx-sync");
+        var cli = await LoginAsync(home);
+        var remote = CliServer.RemoteRoot();
+        var source = home.Combine("src");
+        var decomposed = "cafe\u0301";
+        Directory.CreateDirectory(Path.Combine(source, decomposed));
+        File.WriteAllText(Path.Combine(source, decomposed, "re\u0301sume\u0301.txt"), "résumé");
+
+        var first = await SyncAsync(cli, "./src", remote, "--delete");
+        Assert.Equal(1, first.GetProperty("copied").GetInt32());
+        Assert.True(File.Exists(OnServer(remote + "/caf\u00e9/r\u00e9sum\u00e9.txt")), "The server stores names in NFC.");
+        AssertNothingMoved(await SyncAsync(cli, "./src", remote, "--delete"), 1);
+
+        // Downwards, the local decomposed names are recognised as the server's files.
+        AssertNothingMoved(await SyncAsync(cli, remote, "./src", "--delete"), 1);
+        Assert.True(File.Exists(Path.Combine(source, decomposed, "re\u0301sume\u0301.txt")));
+    }
+
+    [Fact]
+    public async Task A_repeated_sync_refuses_a_direction_that_depends_on_a_missing_local_directory()
+    {
+        using var home = new TempDir("sx-sync");
+        var cli = await LoginAsync(home);
+        var missing = home.Combine("not-there");
+        var refused = await cli.RunAsync("sync", missing, "/backup", "--every", "5m", "--json");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("sxfer://", refused.Json().GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // Two local sides, or two server sides, are refused too.
+        Assert.Equal(2, (await cli.RunAsync("sync", "./a", "./b", "--json")).ExitCode);
+        Assert.Equal(2, (await cli.RunAsync("sync", "sxfer://127.0.0.1/a", "sxfer://127.0.0.1/b", "--json")).ExitCode);
     }
 
     private async Task<CliRunner> LoginAsync(TempDir home)

@@ -20,6 +20,8 @@ public sealed class SyncScheduleTests
     [InlineData("0 0 1 * *", "2026-12-01T00:00:00Z")]
     [InlineData("0 0 1 * 1", "2026-11-23T00:00:00Z")] // both day fields: either one matching counts
     [InlineData("0 0 25 12 *", "2026-12-25T00:00:00Z")]
+    [InlineData("0 0 15 * */1", "2026-12-15T00:00:00Z")] // a weekday field starting with '*' leaves the day of month in charge
+    [InlineData("0 0 * * */2", "2026-11-21T00:00:00Z")] // Sunday, Tuesday, Thursday, Saturday
     [InlineData("*/10 * * * * ?", "2026-11-20T10:07:40Z")] // Quartz form, with seconds
     public void A_crontab_expression_fires_when_cron_would(string expression, string expected) =>
         Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), Next(expression, Start));
@@ -43,6 +45,7 @@ public sealed class SyncScheduleTests
     [InlineData("0 9 * * FUNDAY")]
     [InlineData("0 9 * * 5-1")]
     [InlineData("not a cron")]
+    [InlineData("0 0 */2 * 1")] // both day fields must match: not expressible, so refused rather than misread
     public void A_bad_expression_is_refused_with_a_reason(string expression)
     {
         var error = Assert.Throws<FormatException>(() => SyncSchedule.Cron(expression, TimeZoneInfo.Utc));

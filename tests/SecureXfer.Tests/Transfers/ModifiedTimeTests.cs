@@ -75,7 +75,7 @@ public sealed class ModifiedTimeTests(ServerFixture fixture) : IClassFixture<Ser
         await client.PutAsync(file, remote, OverwritePolicy.Replace, CancellationToken.None);
         var before = File.GetLastWriteTimeUtc(OnServer(remote));
 
-        var tooEarly = await Assert.ThrowsAsync<SxpException>(() => client.SetModifiedAsync(remote, new DateTimeOffset(1960, 1, 1, 0, 0, 0, TimeSpan.Zero), CancellationToken.None));
+        var tooEarly = await Assert.ThrowsAsync<SxpException>(() => client.SetModifiedAsync(remote, new DateTimeOffset(1500, 1, 1, 0, 0, 0, TimeSpan.Zero), CancellationToken.None));
         Assert.Equal(ErrorCode.BadRequest, tooEarly.Code);
         var tooLate = await Assert.ThrowsAsync<SxpException>(() => client.SetModifiedAsync(remote, new DateTimeOffset(9500, 1, 1, 0, 0, 0, TimeSpan.Zero), CancellationToken.None));
         Assert.Equal(ErrorCode.BadRequest, tooLate.Code);
