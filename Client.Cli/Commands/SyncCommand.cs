@@ -32,7 +32,7 @@ internal static class SyncCommand
         var checksum = new Option<bool>("--checksum", "-c") { Description = "Compare files of equal size by SHA-256 instead of modification time." };
         var maxDelete = new Option<int>("--max-delete")
         {
-            Description = $"Refuse to delete anything when a run would delete more than N files (default {SyncOptions.DefaultMaxDelete}).",
+            Description = $"Refuse to delete anything when a run would delete more than N files.",
             HelpName = "N",
             DefaultValueFactory = _ => SyncOptions.DefaultMaxDelete,
         };
@@ -48,7 +48,7 @@ internal static class SyncCommand
         var watch = new Option<bool>("--watch") { Description = "Run whenever the local SRC changes (plus a full pass every 10 minutes, or --every)." };
         var retries = new Option<int>("--retries")
         {
-            Description = "Attempts after a transient network failure, with doubling waits (default 3).",
+            Description = "Attempts after a transient network failure, with doubling waits.",
             HelpName = "N",
             DefaultValueFactory = _ => 3,
         };
