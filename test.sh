@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 log() { printf '==> %s\n' "$*"; }
 
 install_packages() {
-  local wanted=(ca-certificates libicu72 openssl curl openssh-server openssh-client time bsdutils chromium)
+  local wanted=(ca-certificates libicu72 openssl curl openssh-server openssh-client time bsdutils chromium vsftpd libssh-4 passwd)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
