@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
 using SecureXfer.Cli.Remote;
+using SecureXfer.Shared.Endpoints.Ftp;
 using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Protocol.Client;
 using SecureXfer.Shared.Security;
@@ -22,6 +23,10 @@ internal static class Failures
                 return new CliException(ExitCodes.Interrupted, "interrupted", "Interrupted; run the same command again to resume.");
             case SxpException sxp:
                 return FromProtocol(sxp);
+            case FtpException ftp:
+                return ftp.Code == 530
+                    ? new CliException(ExitCodes.Auth, "auth_failed", ftp.Message)
+                    : new CliException(ftp.Code == 550 ? ExitCodes.NotFound : ExitCodes.Failure, ftp.Code == 550 ? "not_found" : "remote_failed", ftp.Message);
             case SyncRefusedException refused:
                 return new CliException(refused.NotFound ? ExitCodes.NotFound : ExitCodes.Failure, refused.NotFound ? "not_found" : "sync_refused", refused.Message);
             case FileNotFoundException or DirectoryNotFoundException:
@@ -66,6 +71,14 @@ internal static class Failures
 
     private static CliException UntrustedServer(UntrustedServerException error, RemoteSession? session)
     {
+        if (session is null && error.Message.Contains("FTPS", StringComparison.Ordinal))
+        {
+            return new CliException(ExitCodes.Failure, "untrusted_server", $"{error.Message} Trust it with --fingerprint {error.Fingerprint} or --ca FILE.")
+            {
+                Fingerprint = error.Fingerprint,
+            };
+        }
+
         var how = session is null ? string.Empty
             : session.State.CaFile is not null ? $" It is not signed by the CA in {session.State.CaFile}."
             : $" It does not match the pinned {session.State.Fingerprint}.";

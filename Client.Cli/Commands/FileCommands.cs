@@ -1,6 +1,8 @@
 using System.CommandLine;
 using SecureXfer.Cli.Output;
 using SecureXfer.Cli.Remote;
+using SecureXfer.Cli.Transfers;
+using SecureXfer.Shared.Endpoints;
 using SecureXfer.Shared.Protocol;
 
 namespace SecureXfer.Cli.Commands;
@@ -10,10 +12,20 @@ internal static class FileCommands
 {
     public static Command List(GlobalOptions globals)
     {
-        var path = new Argument<string>("REMOTE") { Description = "Directory (or file) to list; the root by default.", DefaultValueFactory = _ => "/" };
+        var path = new Argument<string>("REMOTE") { Description = "Directory (or file) to list, on the server or at an ftp://, ftps:// or sftp:// URL; the root by default.", DefaultValueFactory = _ => "/" };
+        var remote = new RemoteFlags();
         var command = new Command("ls", "List a remote directory.") { path };
+        remote.AddTo(command);
         command.SetBody(globals, async context =>
         {
+            if (EndpointAddress.IsAddress(context.ParseResult.GetRequiredValue(path)))
+            {
+                var address = ForeignTransfers.Address(context.ParseResult.GetRequiredValue(path));
+                await using var endpoint = remote.Open(address, context.ParseResult);
+                await ForeignTransfers.ListAsync(context, endpoint, address).ConfigureAwait(false);
+                return;
+            }
+
             var session = context.OpenSession();
             var target = RemotePaths.Canonical(RemotePaths.FromArgument(context.ParseResult.GetRequiredValue(path), session));
             var entries = await session.Client.ListAsync(target, context.CancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecureXfer.Cli.Remote;
 using SecureXfer.Cli.Transfers;
+using SecureXfer.Shared.Endpoints;
 
 namespace SecureXfer.Cli.Commands;
 
@@ -25,10 +26,25 @@ internal static class GetCommand
                 result.AddError("Expected at least one REMOTE and a LOCAL.");
             }
         });
-        var command = new Command("get", "Download files from the server.") { paths, flags.Recursive, flags.Parallel, flags.LimitRate };
+        var remote = new RemoteFlags();
+        var command = new Command("get", "Download files from the server (or from ftp://, ftps:// or sftp:// URLs).") { paths, flags.Recursive, flags.Parallel, flags.LimitRate };
+        remote.AddTo(command);
         command.SetBody(globals, async context =>
         {
             var all = context.ParseResult.GetRequiredValue(paths);
+            if (all[..^1].Any(EndpointAddress.IsAddress))
+            {
+                var addresses = all[..^1].Select(ForeignTransfers.Address).ToList();
+                if (addresses.Any(a => a with { Path = string.Empty } != addresses[0] with { Path = string.Empty }))
+                {
+                    throw CliException.Usage("All REMOTE URLs of one get must name the same server and user.");
+                }
+
+                await using var endpoint = remote.Open(addresses[0], context.ParseResult);
+                await ForeignTransfers.GetAsync(context, endpoint, addresses, all[^1], context.ParseResult.GetValue(flags.Recursive)).ConfigureAwait(false);
+                return;
+            }
+
             var options = flags.ToOptions(context.ParseResult);
             var session = context.OpenSession();
             var cancellationToken = context.CancellationToken;

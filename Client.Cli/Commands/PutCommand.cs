@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecureXfer.Cli.Remote;
 using SecureXfer.Cli.Transfers;
+using SecureXfer.Shared.Endpoints;
 using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Protocol.Client;
 
@@ -24,10 +25,20 @@ internal static class PutCommand
                 result.AddError("Expected at least one LOCAL and a REMOTE.");
             }
         });
-        var command = new Command("put", "Upload files to the server.") { paths, flags.Recursive, flags.Parallel, flags.ChunkSize, flags.LimitRate };
+        var remote = new RemoteFlags();
+        var command = new Command("put", "Upload files to the server (or to an ftp://, ftps:// or sftp:// URL).") { paths, flags.Recursive, flags.Parallel, flags.ChunkSize, flags.LimitRate };
+        remote.AddTo(command);
         command.SetBody(globals, async context =>
         {
             var all = context.ParseResult.GetRequiredValue(paths);
+            if (EndpointAddress.IsAddress(all[^1]))
+            {
+                var address = ForeignTransfers.Address(all[^1]);
+                await using var endpoint = remote.Open(address, context.ParseResult);
+                await ForeignTransfers.PutAsync(context, endpoint, all[..^1], all[^1], address, context.ParseResult.GetValue(flags.Recursive)).ConfigureAwait(false);
+                return;
+            }
+
             var options = flags.ToOptions(context.ParseResult);
             var session = context.OpenSession();
             var cancellationToken = context.CancellationToken;

@@ -68,11 +68,13 @@ internal static class SyncCommand
             }
         });
 
+        var remote = new RemoteFlags();
         var command = new Command("sync", "Make DST match SRC: copy new and changed files (and with --delete, remove extra ones), once or on a schedule.")
         {
             source, destination, delete, dryRun, checksum, maxDelete, backupDir, exclude, include, every, cron, watch, retries,
             flags.Parallel, flags.ChunkSize, flags.LimitRate,
         };
+        remote.AddTo(command);
         command.Validators.Add(r =>
         {
             var repeated = (r.GetValue(every) is not null ? 1 : 0) + (r.GetValue(cron) is not null ? 1 : 0);
@@ -102,7 +104,7 @@ internal static class SyncCommand
                 throw CliException.Usage(ex.Message);
             }
 
-            var run = new SyncRun(context, targets, flags.ToOptions(parse), parse.GetValue(backupDir), new SyncOptions
+            var run = new SyncRun(context, targets, flags.ToOptions(parse), parse.GetValue(backupDir), remote, new SyncOptions
             {
                 Delete = parse.GetValue(delete),
                 DryRun = parse.GetValue(dryRun),
@@ -115,9 +117,9 @@ internal static class SyncCommand
             var schedule = Schedule(parse.GetValue(every), parse.GetValue(cron));
             if (parse.GetValue(watch))
             {
-                if (targets.SourceRemote)
+                if (targets.SourceKind != SideKind.Local)
                 {
-                    throw CliException.Usage("--watch follows changes of a local SRC; this SRC is on the server (use --every or --cron).");
+                    throw CliException.Usage("--watch follows changes of a local SRC; this SRC is not local (use --every or --cron).");
                 }
 
                 await WatchAsync(run, parse.GetValue(every) is null ? DefaultWatchPass : IntervalOf(parse.GetValue(every)!), context.CancellationToken).ConfigureAwait(false);
@@ -220,7 +222,7 @@ internal static class SyncCommand
     }
 
     /// <summary>Everything one run needs, and one run of it.</summary>
-    private sealed class SyncRun(CommandContext context, SyncTargets targets, TransferOptions transfer, string? backupDir, SyncOptions options)
+    private sealed class SyncRun(CommandContext context, SyncTargets targets, TransferOptions transfer, string? backupDir, RemoteFlags remote, SyncOptions options)
     {
         private HashCache? _hashes;
 
@@ -256,7 +258,7 @@ internal static class SyncCommand
         }
 
         /// <summary>A side as the lock knows it: a local directory by its real path (links resolved), a server directory by server, user and path.</summary>
-        private static string LockName(SyncSide side, RemoteSession session)
+        private static string LockName(SyncSide side, RemoteSession? session)
         {
             if (side.Endpoint is LocalEndpoint local)
             {
@@ -273,7 +275,16 @@ internal static class SyncCommand
                 return "local:" + full;
             }
 
-            return $"server:{session.State.Server}:{session.State.User}:{side.Describe(string.Empty)}";
+            return side.Endpoint is SecureXferEndpoint && session is not null
+                ? $"server:{session.State.Server}:{session.State.User}:{side.Describe(string.Empty)}"
+                : "remote:" + side.Describe(string.Empty);
+        }
+
+        private sealed class NoSession : IAsyncDisposable
+        {
+            public static readonly NoSession Instance = new();
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }
 
         private static SyncResult FailedRun(string message)
@@ -285,14 +296,16 @@ internal static class SyncCommand
 
         public async Task<SyncResult> OnceAsync(bool live, CancellationToken cancellationToken)
         {
-            var session = await RemoteSession.OpenAsync(context.Store, RenewAhead, cancellationToken).ConfigureAwait(false);
-            await using var closing = session.ConfigureAwait(false);
+            var session = Targets.NeedsLogin ? await RemoteSession.OpenAsync(context.Store, RenewAhead, cancellationToken).ConfigureAwait(false) : null;
+            await using var closing = (session ?? (IAsyncDisposable)NoSession.Instance).ConfigureAwait(false);
             if (options.Checksum)
             {
                 _hashes ??= HashCache.Load(Path.Combine(context.Store.Directory, "hash-cache.json"));
             }
 
-            var (source, destination) = Targets.Open(session, transfer, _hashes);
+            var (source, destination) = Targets.Open(session, transfer, _hashes, remote, context.ParseResult);
+            await using var sourceEndpoint = source.Endpoint.ConfigureAwait(false);
+            await using var destinationEndpoint = destination.Endpoint.ConfigureAwait(false);
             var sourceName = source.Describe(string.Empty);
             var destinationName = destination.Describe(string.Empty);
             using var held = SyncLock.TryTake(context.Store.Directory, LockName(destination, session), LockName(source, session))

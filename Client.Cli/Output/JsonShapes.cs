@@ -6,7 +6,8 @@ namespace SecureXfer.Cli.Output;
 
 // The objects printed by --json. Property names are part of the CLI contract.
 
-internal sealed record TransferFileJson(string Local, string Remote, long Bytes, long ResumedFrom, string Sha256);
+/// <summary>One file moved; <c>sha256</c> is null where the other side holds no hash (FTP, SFTP).</summary>
+internal sealed record TransferFileJson(string Local, string Remote, long Bytes, long ResumedFrom, string? Sha256);
 
 internal sealed record TransferJson(IReadOnlyList<TransferFileJson> Files, long Bytes, double Seconds);
 

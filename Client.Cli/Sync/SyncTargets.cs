@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SecureXfer.Cli.Remote;
 using SecureXfer.Shared.Endpoints;
 using SecureXfer.Shared.Protocol.Client;
@@ -5,124 +6,167 @@ using SecureXfer.Shared.Sync;
 
 namespace SecureXfer.Cli.Sync;
 
-/// <summary>
-/// Which side of <c>sxfer sync SRC DST</c> is on the server. <c>sxfer://HOST/path</c> is remote;
-/// a relative path (<c>dir</c>, <c>./dir</c>, <c>../dir</c>) or a <c>file://</c> URL is local; one
-/// side settled makes the other the opposite kind. Two absolute paths: the source is local when
-/// it exists on this machine, remote otherwise; except in a repeated sync, where a missing local
-/// source must not turn an upload into a download for the life of the process: there a source
-/// that does not exist here needs the explicit <c>sxfer://</c> form.
-/// </summary>
-internal sealed record SyncTargets(string Source, bool SourceRemote, string Destination)
+/// <summary>What kind of place one side of a sync is.</summary>
+internal enum SideKind
 {
-    public bool DestinationRemote => !SourceRemote;
+    /// <summary>A directory on this machine.</summary>
+    Local,
+
+    /// <summary>A directory on the logged-in SecureXfer server.</summary>
+    Server,
+
+    /// <summary>An FTP, FTPS or SFTP server named by URL.</summary>
+    Foreign,
+}
+
+/// <summary>
+/// The two sides of <c>sxfer sync SRC DST</c>. <c>sxfer://HOST/path</c> is on the SecureXfer
+/// server; <c>ftp://</c>, <c>ftps://</c> and <c>sftp://</c> URLs name those servers; a relative
+/// path (<c>dir</c>, <c>./dir</c>) or a <c>file://</c> URL is local. A plain absolute path next to a
+/// local side is the server's; next to the server's, local; next to an FTP/SFTP URL, local when
+/// it exists here and the server's otherwise. Two plain absolute paths: the source is local when
+/// it exists on this machine. A repeated sync never decides from a missing directory (that
+/// could turn an upload into a download for the life of the process): it asks for the explicit form.
+/// </summary>
+internal sealed record SyncTargets(string Source, SideKind SourceKind, string Destination, SideKind DestinationKind)
+{
+    public bool NeedsLogin => SourceKind == SideKind.Server || DestinationKind == SideKind.Server;
 
     public static SyncTargets Decide(string source, string destination, bool repeated)
     {
-        var from = Kind(source);
-        var to = Kind(destination);
-        if (from == Side.Other || to == Side.Other)
+        var from = Classify(source);
+        var to = Classify(destination);
+        var sourceKind = from ?? Settle(source, to, repeated, isSource: true);
+        var destinationKind = to ?? Settle(destination, from ?? sourceKind, repeated, isSource: false);
+        if (sourceKind == destinationKind && sourceKind != SideKind.Foreign)
         {
-            throw new CliException(ExitCodes.Usage, "usage", "ftp://, ftps:// and sftp:// endpoints are not supported by this version of sxfer.");
+            throw CliException.Usage(sourceKind == SideKind.Local
+                ? $"Both '{source}' and '{destination}' are local; one side must be elsewhere (/path or sxfer://HOST/path on the server, or an ftp://, ftps:// or sftp:// URL)."
+                : $"Both '{source}' and '{destination}' are on the server; one side must be local (a relative path, ./dir, or file:///path) or an FTP/SFTP URL.");
         }
 
-        if (from == to && from != Side.Unknown)
-        {
-            throw CliException.Usage(from == Side.Local
-                ? $"Both '{source}' and '{destination}' are local; one side must be on the server (/path or sxfer://HOST/path)."
-                : $"Both '{source}' and '{destination}' are on the server; one side must be local (a relative path, ./dir, or file:///path).");
-        }
-
-        if (from == Side.Unknown && to == Side.Unknown && repeated && !Path.Exists(source))
-        {
-            throw CliException.Usage(
-                $"'{source}' does not exist on this machine, so it would be taken for a server path and the sync would run downwards. " +
-                $"For a repeated sync say which side is which: sxfer://HOST{source} for the server's, or create the local directory first.");
-        }
-
-        var sourceRemote = (from, to) switch
-        {
-            (Side.Remote, _) => true,
-            (Side.Local, _) => false,
-            (_, Side.Remote) => false,
-            (_, Side.Local) => true,
-            _ => !Path.Exists(source),
-        };
-        return new SyncTargets(StripFileScheme(source), sourceRemote, StripFileScheme(destination));
+        return new SyncTargets(StripFileScheme(source), sourceKind, StripFileScheme(destination), destinationKind);
     }
 
-    private enum Side
-    {
-        Unknown,
-        Local,
-        Remote,
-        Other,
-    }
-
-    private static Side Kind(string argument)
+    /// <summary>The kind an argument says by itself; null for a plain absolute path.</summary>
+    private static SideKind? Classify(string argument)
     {
         if (argument.StartsWith(RemotePaths.Scheme, StringComparison.OrdinalIgnoreCase))
         {
-            return Side.Remote;
+            return SideKind.Server;
         }
 
         if (argument.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
-            return Side.Local;
+            return SideKind.Local;
+        }
+
+        if (EndpointAddress.IsAddress(argument))
+        {
+            return SideKind.Foreign;
         }
 
         if (argument.Contains("://", StringComparison.Ordinal))
         {
-            return Side.Other;
+            throw CliException.Usage($"'{argument}': only sxfer://, ftp://, ftps://, sftp:// and file:// addresses are understood.");
         }
 
-        return argument.StartsWith('/') ? Side.Unknown : Side.Local;
+        return argument.StartsWith('/') ? null : SideKind.Local;
+    }
+
+    private static SideKind Settle(string path, SideKind? other, bool repeated, bool isSource)
+    {
+        switch (other)
+        {
+            case SideKind.Local:
+                return SideKind.Server;
+            case SideKind.Server:
+                return SideKind.Local;
+        }
+
+        // Next to an FTP/SFTP URL, or next to another plain absolute path.
+        if (Path.Exists(path))
+        {
+            return SideKind.Local;
+        }
+
+        if (repeated && (other is SideKind.Foreign || isSource))
+        {
+            throw CliException.Usage(
+                $"'{path}' does not exist on this machine, so it would be taken for a path on the SecureXfer server. " +
+                $"For a repeated sync say which it is: sxfer://HOST{path} for the server's, or file://{path} (or create it) for a local directory.");
+        }
+
+        return other is null && !isSource ? SideKind.Local : SideKind.Server;
     }
 
     private static string StripFileScheme(string argument) =>
         argument.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? Uri.UnescapeDataString(argument["file://".Length..]) : argument;
 
-    /// <summary>The two sides as endpoints: local directories through one endpoint at '/', server paths through the session's client.</summary>
-    public (SyncSide Source, SyncSide Destination) Open(RemoteSession session, TransferOptions transfer, HashCache? hashes)
+    /// <summary>
+    /// The two sides as endpoints: local directories through one endpoint at '/', server paths
+    /// through the session's client, FTP/SFTP servers through their adapters (which the caller disposes).
+    /// </summary>
+    public (SyncSide Source, SyncSide Destination) Open(RemoteSession? session, TransferOptions transfer, HashCache? hashes, RemoteFlags remote, ParseResult parse)
     {
         var local = new LocalEndpoint("/") { Hashes = hashes };
-        var remote = new SecureXferEndpoint(session.Client, string.Empty, transfer, $"{session.State.Host}:{session.State.SxpPort}");
 
-        SyncSide Local(string path)
+        SyncSide Side(string text, SideKind kind)
         {
-            var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-            hashes?.Covering(full);
-            return new SyncSide(local, full.TrimStart('/'));
+            switch (kind)
+            {
+                case SideKind.Local:
+                    var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(text));
+                    hashes?.Covering(full);
+                    return new SyncSide(local, full.TrimStart('/'));
+                case SideKind.Server:
+                    var server = session ?? throw new InvalidOperationException("A SecureXfer side needs a login.");
+                    var endpoint = new SecureXferEndpoint(server.Client, string.Empty, transfer, $"{server.State.Host}:{server.State.SxpPort}");
+                    return new SyncSide(endpoint, RemotePaths.Canonical(RemotePaths.FromArgument(text, server)).TrimStart('/'));
+                default:
+                    EndpointAddress address;
+                    try
+                    {
+                        address = EndpointAddress.Parse(text);
+                    }
+                    catch (FormatException ex)
+                    {
+                        throw CliException.Usage(ex.Message);
+                    }
+
+                    return new SyncSide(remote.Open(address, parse), address.Path);
+            }
         }
 
-        SyncSide Remote(string path) =>
-            new(remote, RemotePaths.Canonical(RemotePaths.FromArgument(path, session)).TrimStart('/'));
-
-        return SourceRemote ? (Remote(Source), Local(Destination)) : (Local(Source), Remote(Destination));
+        return (Side(Source, SourceKind), Side(Destination, DestinationKind));
     }
 
     /// <summary>
     /// The backup directory as a path on the destination's endpoint: relative paths are taken
     /// from the destination directory (as rsync does), absolute ones as they are on that side.
     /// </summary>
-    public string? BackupPath(string? backupDir, SyncSide destination, RemoteSession session)
+    public string? BackupPath(string? backupDir, SyncSide destination, RemoteSession? session)
     {
         if (string.IsNullOrWhiteSpace(backupDir))
         {
             return null;
         }
 
-        if (!backupDir.StartsWith('/') && !backupDir.StartsWith(RemotePaths.Scheme, StringComparison.OrdinalIgnoreCase))
+        var relative = !backupDir.StartsWith('/') && !backupDir.StartsWith(RemotePaths.Scheme, StringComparison.OrdinalIgnoreCase);
+        switch (DestinationKind)
         {
-            var joined = destination.Root.Length == 0 ? backupDir : destination.Root + "/" + backupDir;
-            return DestinationRemote
-                ? RemotePaths.Canonical("/" + joined).TrimStart('/')
-                : Path.GetFullPath("/" + joined).TrimStart('/').TrimEnd('/');
-        }
+            case SideKind.Local:
+                return Path.TrimEndingDirectorySeparator(Path.GetFullPath(relative ? "/" + EndpointPaths.Join(destination.Root, backupDir) : backupDir)).TrimStart('/');
+            case SideKind.Server:
+                var path = relative ? "/" + EndpointPaths.Join(destination.Root, backupDir) : RemotePaths.FromArgument(backupDir, session!);
+                return RemotePaths.Canonical(path).TrimStart('/');
+            default:
+                if (backupDir.Split('/').Any(s => s == ".."))
+                {
+                    throw CliException.Usage("--backup-dir: '..' is not allowed on an FTP or SFTP server.");
+                }
 
-        return DestinationRemote
-            ? RemotePaths.Canonical(RemotePaths.FromArgument(backupDir, session)).TrimStart('/')
-            : Path.GetFullPath(backupDir).TrimStart('/').TrimEnd('/');
+                return relative ? EndpointPaths.Join(destination.Root, backupDir.TrimEnd('/')) : backupDir.TrimEnd('/');
+        }
     }
 }
-

@@ -73,7 +73,7 @@ internal static class TransferBatch
 
         var seconds = clock.Elapsed.TotalSeconds;
         var total = done.Sum(r => r.Bytes);
-        var files = done.Select(r => new TransferFileJson(Path.GetFullPath(r.Local), r.Remote, r.Bytes, r.ResumedFrom, r.Sha256)).ToList();
+        var files = done.Select(r => new TransferFileJson(Path.GetFullPath(r.Local), r.Remote, r.Bytes, r.ResumedFrom, r.Sha256.Length == 0 ? null : r.Sha256)).ToList();
         reporter.Result(
             new TransferJson(files, total, Math.Round(seconds, 3)),
             CliJson.Context.TransferJson,

@@ -20,6 +20,14 @@ public sealed class ServerTrust
         _roots = roots;
     }
 
+    private bool _anyCertificate;
+
+    /// <summary>
+    /// Accepts whatever certificate the server shows: encryption without authentication, for an
+    /// explicit opt-out (<c>--insecure</c>) only. <see cref="LastSeen"/> still records it.
+    /// </summary>
+    public static ServerTrust AnyCertificate() => new() { _anyCertificate = true };
+
     /// <summary>Trust through the system store alone. A new instance each time, so <see cref="LastSeen"/> is never shared.</summary>
     public static ServerTrust System => new();
 
@@ -48,6 +56,10 @@ public sealed class ServerTrust
         // A copy: the TLS stack disposes its own certificate object once the handshake ends.
         var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         LastSeen = leaf;
+        if (_anyCertificate)
+        {
+            return true;
+        }
 
         if (_pin is not null)
         {

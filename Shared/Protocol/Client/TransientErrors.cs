@@ -11,6 +11,7 @@ public static class TransientErrors
     public static bool IsTransient(Exception error) => error switch
     {
         SxpException sxp => sxp.Code is ErrorCode.Busy or ErrorCode.Timeout or ErrorCode.UploadGone or ErrorCode.Internal,
+        Endpoints.Ftp.FtpException ftp => ftp.Transient || ftp.Code == 0 || IsNetwork(ftp),
         SocketException or TimeoutException => true,
         IOException io => IsNetwork(io),
         _ => false,
@@ -20,6 +21,7 @@ public static class TransientErrors
     public static bool IsFatal(Exception error) => error switch
     {
         SxpException sxp => sxp.Code is ErrorCode.AuthFailed or ErrorCode.AuthRequired or ErrorCode.StorageFull or ErrorCode.UnsupportedVersion,
+        Endpoints.Ftp.FtpException ftp => ftp.Code is 530 or 522,
         UntrustedServerException or AuthenticationException => true,
         _ => false,
     };
