@@ -13,8 +13,8 @@ namespace SecureXfer.Tests.Support;
 /// </summary>
 public sealed class VsftpdServer : IAsyncDisposable
 {
-    public const string User = "sxftp";
-    public const string Password = "ftp-test-password-1";
+    public const string User = TestAccount.User;
+    public const string Password = TestAccount.Password;
 
     private readonly TempDir _dir = new("sx-vsftpd");
     private Process? _process;
@@ -32,7 +32,7 @@ public sealed class VsftpdServer : IAsyncDisposable
     public string CertificatePath => _dir.Combine("cert.pem");
 
     /// <summary>The user's home, which is the FTP login directory.</summary>
-    public static string Home => Path.Combine("/home", User);
+    public static string Home => TestAccount.Home;
 
     public string Log => File.Exists(_dir.Combine("vsftpd.log")) ? File.ReadAllText(_dir.Combine("vsftpd.log")) : string.Empty;
 
@@ -43,31 +43,10 @@ public sealed class VsftpdServer : IAsyncDisposable
             throw new InvalidOperationException("vsftpd is not installed; ./test.sh installs it (apt-get install vsftpd).");
         }
 
-        await EnsureUserAsync();
+        await TestAccount.EnsureAsync();
         var server = new VsftpdServer(tls);
         await server.StartProcessAsync();
         return server;
-    }
-
-    /// <summary>The local account vsftpd logs in through PAM: a password and a shell listed in /etc/shells.</summary>
-    private static async Task EnsureUserAsync()
-    {
-        if ((await Tool.RunAsync("id", [User])).ExitCode != 0)
-        {
-            var added = await Tool.RunAsync("useradd", ["--create-home", "--shell", "/bin/bash", User]);
-            if (added.ExitCode != 0 && (await Tool.RunAsync("id", [User])).ExitCode != 0)
-            {
-                throw new InvalidOperationException("useradd failed: " + added.Stderr);
-            }
-        }
-
-        var set = await Tool.RunAsync("chpasswd", [], stdin: $"{User}:{Password}\n");
-        if (set.ExitCode != 0)
-        {
-            throw new InvalidOperationException("chpasswd failed: " + set.Stderr);
-        }
-
-        Directory.CreateDirectory(Home);
     }
 
     private async Task StartProcessAsync()
@@ -162,19 +141,7 @@ public sealed class VsftpdServer : IAsyncDisposable
     }
 
     /// <summary>A fresh directory in the user's home (owned by the user), relative to the login directory.</summary>
-    public static async Task<string> NewDirectoryAsync()
-    {
-        var name = "t-" + Guid.NewGuid().ToString("N")[..10];
-        var full = Path.Combine(Home, name);
-        Directory.CreateDirectory(full);
-        var owned = await Tool.RunAsync("chown", ["-R", $"{User}:{User}", full]);
-        if (owned.ExitCode != 0)
-        {
-            throw new InvalidOperationException("chown failed: " + owned.Stderr);
-        }
-
-        return name;
-    }
+    public static Task<string> NewDirectoryAsync() => TestAccount.NewDirectoryAsync();
 
     private static int FreePort()
     {

@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using SecureXfer.Tests.Support;
+namespace SecureXfer.Tests.Support;
 
-namespace SecureXfer.Benchmarks;
-
-/// <summary>An OpenSSH sshd of our own on a free loopback port, with its own host key, config and client key.</summary>
-internal sealed class OpenSshServer : IAsyncDisposable
+/// <summary>
+/// An OpenSSH sshd of our own on a free loopback port, with its own host key, config and client
+/// key (authorized for every user), and password logins for the test account
+/// (<see cref="TestAccount"/>), which is not root.
+/// </summary>
+public sealed class OpenSshServer : IAsyncDisposable
 {
     private readonly TempDir _dir = new("sx-sshd");
     private Process? _process;
@@ -15,22 +17,47 @@ internal sealed class OpenSshServer : IAsyncDisposable
 
     public string ClientKey => _dir.Combine("client_key");
 
+    /// <summary>A second client key, protected by <see cref="KeyPassphrase"/>.</summary>
+    public string ProtectedKey => _dir.Combine("protected_key");
+
+    public const string KeyPassphrase = "key-passphrase-1";
+
+    /// <summary>The host key's fingerprint as ssh-keygen -lf prints it (SHA256:base64).</summary>
+    public string HostKeyFingerprint { get; private set; } = string.Empty;
+
+    /// <summary>A known_hosts file with this server's host key.</summary>
+    public string KnownHostsFile => _dir.Combine("known_hosts");
+
     public string User => Environment.UserName;
 
-    public static async Task<OpenSshServer> StartAsync()
+    /// <summary>Starts sshd; with <paramref name="testAccount"/>, the password-login account is made sure of first (needs root).</summary>
+    public static async Task<OpenSshServer> StartAsync(bool testAccount = false)
     {
         var server = new OpenSshServer();
-        await server.RunAsync();
+        await server.RunAsync(testAccount);
         return server;
     }
 
-    private async Task RunAsync()
+    private async Task RunAsync(bool testAccount)
     {
         Directory.CreateDirectory("/run/sshd");
         await Must("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", _dir.Combine("host_key"));
         await Must("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", ClientKey);
-        File.Copy(ClientKey + ".pub", _dir.Combine("authorized_keys"));
+        await Must("ssh-keygen", "-q", "-t", "ed25519", "-N", KeyPassphrase, "-f", ProtectedKey);
+        File.WriteAllText(_dir.Combine("authorized_keys"), File.ReadAllText(ClientKey + ".pub") + File.ReadAllText(ProtectedKey + ".pub"));
+
+        // sshd reads authorized_keys as the user logging in, who is not always root.
+        File.SetUnixFileMode(_dir.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(_dir.Combine("authorized_keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        if (testAccount)
+        {
+            await TestAccount.EnsureAsync();
+        }
+
         Port = FreePort();
+        var (_, listed, _) = await Tool.RunAsync("ssh-keygen", ["-lf", _dir.Combine("host_key.pub")]);
+        HostKeyFingerprint = listed.Split(' ')[1];
+        File.WriteAllText(KnownHostsFile, $"[127.0.0.1]:{Port} {File.ReadAllText(_dir.Combine("host_key.pub")).Trim()}\n");
         var config = _dir.Combine("sshd_config");
         await File.WriteAllTextAsync(config, $"""
             Port {Port}
@@ -41,7 +68,7 @@ internal sealed class OpenSshServer : IAsyncDisposable
             UsePAM no
             StrictModes no
             PermitRootLogin prohibit-password
-            PasswordAuthentication no
+            PasswordAuthentication yes
             KbdInteractiveAuthentication no
             Subsystem sftp internal-sftp
             LogLevel ERROR
