@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using System.Text;
 using SecureXfer.Cli.Remote;
 using SecureXfer.Shared.Endpoints.Ftp;
+using SecureXfer.Shared.Endpoints.Sftp;
 using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Protocol.Client;
 using SecureXfer.Shared.Security;
@@ -27,6 +28,12 @@ internal static class Failures
                 return ftp.Code == 530
                     ? new CliException(ExitCodes.Auth, "auth_failed", ftp.Message)
                     : new CliException(ftp.Code == 550 ? ExitCodes.NotFound : ExitCodes.Failure, ftp.Code == 550 ? "not_found" : "remote_failed", ftp.Message);
+            case SftpException sftp:
+                return sftp.Status == 530
+                    ? new CliException(ExitCodes.Auth, "auth_failed", sftp.Message)
+                    : new CliException(sftp.Status is 2 or 10 ? ExitCodes.NotFound : ExitCodes.Failure, sftp.Status is 2 or 10 ? "not_found" : "remote_failed", sftp.Message);
+            case UnknownHostKeyException hostKey:
+                return new CliException(ExitCodes.Failure, "untrusted_server", hostKey.Message) { Fingerprint = hostKey.Fingerprint };
             case SyncRefusedException refused:
                 return new CliException(refused.NotFound ? ExitCodes.NotFound : ExitCodes.Failure, refused.NotFound ? "not_found" : "sync_refused", refused.Message);
             case FileNotFoundException or DirectoryNotFoundException:

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using SecureXfer.Cli.Terminal;
 using SecureXfer.Shared.Endpoints;
 using SecureXfer.Shared.Endpoints.Ftp;
+using SecureXfer.Shared.Endpoints.Sftp;
 using SecureXfer.Shared.Security;
 
 namespace SecureXfer.Cli.Remote;
@@ -50,7 +51,29 @@ internal sealed class RemoteFlags
         switch (address.Kind)
         {
             case EndpointKind.Sftp:
-                throw CliException.Usage("sftp:// endpoints are not supported by this version of sxfer yet.");
+                var account = address.User ?? Environment.UserName;
+                var identity = parse.GetValue(Identity);
+                var knownHosts = parse.GetValue(KnownHosts);
+                var hostKey = parse.GetValue(HostKey);
+                if (hostKey is not null && knownHosts is not null)
+                {
+                    throw CliException.Usage("Give either --host-key or --known-hosts, not both.");
+                }
+
+                if (identity is not null && !File.Exists(identity))
+                {
+                    throw CliException.Usage($"--identity: {identity} does not exist.");
+                }
+
+                var defaultKnownHosts = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh", "known_hosts");
+                return new SftpEndpoint(new SftpSettings(address.Host, address.Port, account)
+                {
+                    // A key's passphrase comes the way a password would, when one is offered.
+                    Password = identity is null ? Password(parse, $"Password for {account} at {address.Host}: ") : OptionalSecret(parse),
+                    IdentityFile = identity is null ? null : Path.GetFullPath(identity),
+                    HostKey = hostKey,
+                    KnownHosts = knownHosts is not null ? Path.GetFullPath(knownHosts) : hostKey is null && File.Exists(defaultKnownHosts) ? defaultKnownHosts : null,
+                });
             default:
                 var user = address.User ?? "anonymous";
                 var security = address.Kind switch
@@ -108,6 +131,10 @@ internal sealed class RemoteFlags
 
         return ServerTrust.System;
     }
+
+    /// <summary>A key's passphrase: from stdin or SXFER_REMOTE_PASSWORD when given that way, else none.</summary>
+    private string? OptionalSecret(ParseResult parse) =>
+        parse.GetValue(PasswordStdin) || Environment.GetEnvironmentVariable(PasswordVariable) is { Length: > 0 } ? Password(parse, string.Empty) : null;
 
     /// <summary>The password: stdin's first line, else SXFER_REMOTE_PASSWORD, else a prompt on a terminal. Asked once per run.</summary>
     public string Password(ParseResult parse, string prompt)

@@ -12,6 +12,7 @@ public static class TransientErrors
     {
         SxpException sxp => sxp.Code is ErrorCode.Busy or ErrorCode.Timeout or ErrorCode.UploadGone or ErrorCode.Internal,
         Endpoints.Ftp.FtpException ftp => ftp.Transient || ftp.Code == 0 || IsNetwork(ftp),
+        Endpoints.Sftp.SftpException sftp => sftp.ConnectionLost,
         SocketException or TimeoutException => true,
         IOException io => IsNetwork(io),
         _ => false,
@@ -22,6 +23,8 @@ public static class TransientErrors
     {
         SxpException sxp => sxp.Code is ErrorCode.AuthFailed or ErrorCode.AuthRequired or ErrorCode.StorageFull or ErrorCode.UnsupportedVersion,
         Endpoints.Ftp.FtpException ftp => ftp.Code is 530 or 522,
+        Endpoints.Sftp.SftpException sftp => sftp.Status == 530,
+        Endpoints.Sftp.UnknownHostKeyException => true,
         UntrustedServerException or AuthenticationException => true,
         _ => false,
     };
