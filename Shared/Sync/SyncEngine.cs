@@ -28,6 +28,7 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
     private string? _backupInside;
     private int _sourceFiles;
     private bool _listingFailed;
+    private bool _warnedNoHashes;
 
     /// <summary>The staging name of a replacement: fixed length, so a long name cannot outgrow the file system's limit.</summary>
     private static string StagingName(string name) =>
@@ -363,7 +364,28 @@ public sealed class SyncEngine(SyncSide source, SyncSide destination, SyncOption
             return;
         }
 
-        if (fromHash is null || toHash is null || !string.Equals(fromHash, toHash, StringComparison.OrdinalIgnoreCase))
+        if (fromHash is null || toHash is null)
+        {
+            // An FTP or SFTP server holds no hashes: compare by time there, as without --checksum.
+            if (!_warnedNoHashes)
+            {
+                _warnedNoHashes = true;
+                observer.Warn($"{(fromHash is null ? source : destination).Describe(string.Empty)} holds no checksums; its files are compared by size and time.");
+            }
+
+            if (sameTime)
+            {
+                _result.Unchanged++;
+            }
+            else
+            {
+                _plan.Add(update);
+            }
+
+            return;
+        }
+
+        if (!string.Equals(fromHash, toHash, StringComparison.OrdinalIgnoreCase))
         {
             _plan.Add(update);
             return;
