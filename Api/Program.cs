@@ -13,6 +13,7 @@ app.MapUserEndpoints();
 app.MapFileEndpoints();
 app.MapAuditEndpoints();
 app.MapUploadEndpoints();
+app.MapRemoteEndpoints();
 
 await app.RunSecureXferAsync(startup);
 

@@ -55,6 +55,12 @@ public sealed class SecureXferOptions
     /// <summary>The first ban's length; each further ban of the same account or address lasts twice as long (at most a day).</summary>
     public TimeSpan LoginBanBase { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Networks that remotes may point to although they are loopback, link-local or private
+    /// (comma-separated CIDRs, e.g. "10.0.0.0/8,127.0.0.1/32"). Empty: only public addresses.
+    /// </summary>
+    public string RemoteAllowedNetworks { get; set; } = string.Empty;
+
     /// <summary>Most connections (REST and SXP together) served at once.</summary>
     public int MaxConnections { get; set; } = 1000;
 

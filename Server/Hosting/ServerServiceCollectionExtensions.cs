@@ -32,6 +32,8 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<FileService>();
         services.AddSingleton<UploadService>();
         services.AddSingleton<UserAdminService>();
+        services.AddSingleton<Remotes.NetworkGuard>();
+        services.AddSingleton<Remotes.RemoteService>();
         services.AddSingleton<SxpConnectionHandler>();
         return services;
     }

@@ -209,3 +209,35 @@ public sealed class RevokedTokenRecord
 
     public long ExpiresAt { get; set; }
 }
+
+/// <summary>A user's connection profile for another server. The secrets are Data Protection ciphertext.</summary>
+public sealed class RemoteRecord
+{
+    public required string Id { get; set; }
+
+    public long OwnerId { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string Kind { get; set; }
+
+    public required string Host { get; set; }
+
+    public int Port { get; set; }
+
+    public required string User { get; set; }
+
+    public string? PasswordProtected { get; set; }
+
+    public string? PrivateKeyProtected { get; set; }
+
+    public string? HostKey { get; set; }
+
+    public string? TlsFingerprint { get; set; }
+
+    public string? TlsName { get; set; }
+
+    public long CreatedAt { get; set; }
+
+    public long UpdatedAt { get; set; }
+}

@@ -136,6 +136,25 @@ public static class SchemaMigrator
                 PRIMARY KEY (user_id, key)
             );
             """),
+        new(7, "remotes", """
+            CREATE TABLE remotes (
+                id TEXT NOT NULL PRIMARY KEY,
+                owner_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                host TEXT NOT NULL,
+                port INTEGER NOT NULL,
+                user TEXT NOT NULL,
+                password_protected TEXT NULL,
+                private_key_protected TEXT NULL,
+                host_key TEXT NULL,
+                tls_fingerprint TEXT NULL,
+                tls_name TEXT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE UNIQUE INDEX ix_remotes_owner_name ON remotes (owner_id, name);
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

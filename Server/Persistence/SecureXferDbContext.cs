@@ -28,6 +28,8 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
 
     public DbSet<IdempotencyRecord> Idempotency => Set<IdempotencyRecord>();
 
+    public DbSet<RemoteRecord> Remotes => Set<RemoteRecord>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<UserAccount>(user =>
@@ -59,6 +61,12 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
         {
             token.ToTable("refresh_tokens");
             token.HasKey(t => t.Id);
+        });
+
+        modelBuilder.Entity<RemoteRecord>(remote =>
+        {
+            remote.ToTable("remotes");
+            remote.HasKey(r => r.Id);
         });
 
         modelBuilder.Entity<ApiKeyRecord>(key =>

@@ -123,6 +123,9 @@ internal static partial class LibSsh
     [LibraryImport(Library, EntryPoint = "ssh_pki_import_privkey_file", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int ImportPrivateKeyFile(string file, string? passphrase, IntPtr callback, IntPtr data, out KeyHandle key);
 
+    [LibraryImport(Library, EntryPoint = "ssh_pki_import_privkey_base64", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int ImportPrivateKey(string key, string? passphrase, IntPtr callback, IntPtr data, out KeyHandle result);
+
     [LibraryImport(Library, EntryPoint = "ssh_userauth_publickey")]
     public static partial int AuthenticateWithKey(SessionHandle session, IntPtr user, KeyHandle key);
 

@@ -16,6 +16,9 @@ public sealed record SftpSettings(string Host, int Port, string User)
     /// <summary>A private key file (OpenSSH format) to log in with instead of a password.</summary>
     public string? IdentityFile { get; init; }
 
+    /// <summary>The same as <see cref="IdentityFile"/>, as PEM text (a key kept encrypted by the server rather than in a file).</summary>
+    public string? PrivateKey { get; init; }
+
     /// <summary>The SHA-256 fingerprint of the server's host key (SHA256:base64, as ssh-keygen -lf prints it).</summary>
     public string? HostKey { get; init; }
 
@@ -241,6 +244,25 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
 
     private void Authenticate(LibSsh.SessionHandle session)
     {
+        if (settings.PrivateKey is { } text)
+        {
+            if (LibSsh.ImportPrivateKey(text, settings.Password, IntPtr.Zero, IntPtr.Zero, out var stored) != LibSsh.Ok)
+            {
+                stored.Dispose();
+                throw new SftpException("The stored private key cannot be read (a wrong or missing passphrase?).", 530);
+            }
+
+            using (stored)
+            {
+                if (LibSsh.AuthenticateWithKey(session, IntPtr.Zero, stored) != LibSsh.AuthSuccess)
+                {
+                    throw new SftpException($"The SFTP server refused the key for {settings.User}.", 530);
+                }
+            }
+
+            return;
+        }
+
         if (settings.IdentityFile is { } identity)
         {
             if (!File.Exists(identity))
