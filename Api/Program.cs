@@ -14,6 +14,7 @@ app.MapFileEndpoints();
 app.MapAuditEndpoints();
 app.MapUploadEndpoints();
 app.MapRemoteEndpoints();
+app.MapJobEndpoints();
 
 await app.RunSecureXferAsync(startup);
 

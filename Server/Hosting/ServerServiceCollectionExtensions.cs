@@ -34,6 +34,8 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<UserAdminService>();
         services.AddSingleton<Remotes.NetworkGuard>();
         services.AddSingleton<Remotes.RemoteService>();
+        services.AddSingleton<Jobs.JobService>();
+        services.AddHostedService<Jobs.JobScheduler>();
         services.AddSingleton<SxpConnectionHandler>();
         return services;
     }

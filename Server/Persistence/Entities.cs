@@ -241,3 +241,78 @@ public sealed class RemoteRecord
 
     public long UpdatedAt { get; set; }
 }
+
+/// <summary>A scheduled sync between a directory of the owner's space and a directory on one of their remotes.</summary>
+public sealed class JobRecord
+{
+    public required string Id { get; set; }
+
+    public long OwnerId { get; set; }
+
+    public required string Name { get; set; }
+
+    public required string RemoteId { get; set; }
+
+    public required string RemotePath { get; set; }
+
+    public required string LocalPath { get; set; }
+
+    /// <summary><c>push</c> (the owner's space to the remote) or <c>pull</c>.</summary>
+    public required string Direction { get; set; }
+
+    public required string Cron { get; set; }
+
+    public bool DeleteExtra { get; set; }
+
+    public int MaxDelete { get; set; }
+
+    /// <summary>JSON arrays of glob patterns.</summary>
+    public string Excludes { get; set; } = "[]";
+
+    public string Includes { get; set; } = "[]";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>When the next run is due (Unix ms); null when the schedule has no more.</summary>
+    public long? NextRunAt { get; set; }
+
+    /// <summary>A run holds the job until then (Unix ms), so no second run starts, on this instance or another.</summary>
+    public long? LeaseUntil { get; set; }
+
+    public string? LeaseOwner { get; set; }
+
+    public long CreatedAt { get; set; }
+
+    public long UpdatedAt { get; set; }
+}
+
+/// <summary>One run of a job, kept as history.</summary>
+public sealed class JobRunRecord
+{
+    public long Id { get; set; }
+
+    public required string JobId { get; set; }
+
+    /// <summary><c>schedule</c>, <c>manual</c> or <c>missed</c> (due while the server was down).</summary>
+    public required string Trigger { get; set; }
+
+    public long StartedAt { get; set; }
+
+    public long? EndedAt { get; set; }
+
+    /// <summary><c>running</c>, <c>ok</c>, <c>failed</c> or <c>interrupted</c> (the server stopped during the run).</summary>
+    public required string Status { get; set; }
+
+    public int Copied { get; set; }
+
+    public int Updated { get; set; }
+
+    public int Deleted { get; set; }
+
+    public int Unchanged { get; set; }
+
+    public long Bytes { get; set; }
+
+    /// <summary>A JSON array of messages.</summary>
+    public string Errors { get; set; } = "[]";
+}

@@ -155,6 +155,46 @@ public static class SchemaMigrator
             );
             CREATE UNIQUE INDEX ix_remotes_owner_name ON remotes (owner_id, name);
             """),
+        new(8, "scheduled jobs", """
+            CREATE TABLE jobs (
+                id TEXT NOT NULL PRIMARY KEY,
+                owner_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                remote_id TEXT NOT NULL REFERENCES remotes (id) ON DELETE CASCADE,
+                remote_path TEXT NOT NULL,
+                local_path TEXT NOT NULL,
+                direction TEXT NOT NULL,
+                cron TEXT NOT NULL,
+                delete_extra INTEGER NOT NULL,
+                max_delete INTEGER NOT NULL,
+                excludes TEXT NOT NULL,
+                includes TEXT NOT NULL,
+                enabled INTEGER NOT NULL,
+                next_run_at INTEGER NULL,
+                lease_until INTEGER NULL,
+                lease_owner TEXT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE UNIQUE INDEX ix_jobs_owner_name ON jobs (owner_id, name);
+            CREATE INDEX ix_jobs_due ON jobs (enabled, next_run_at);
+
+            CREATE TABLE job_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                trigger TEXT NOT NULL,
+                started_at INTEGER NOT NULL,
+                ended_at INTEGER NULL,
+                status TEXT NOT NULL,
+                copied INTEGER NOT NULL,
+                updated INTEGER NOT NULL,
+                deleted INTEGER NOT NULL,
+                unchanged INTEGER NOT NULL,
+                bytes INTEGER NOT NULL,
+                errors TEXT NOT NULL
+            );
+            CREATE INDEX ix_job_runs_job ON job_runs (job_id, id);
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -30,6 +30,10 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
 
     public DbSet<RemoteRecord> Remotes => Set<RemoteRecord>();
 
+    public DbSet<JobRecord> Jobs => Set<JobRecord>();
+
+    public DbSet<JobRunRecord> JobRuns => Set<JobRunRecord>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<UserAccount>(user =>
@@ -61,6 +65,18 @@ public sealed class SecureXferDbContext(DbContextOptions<SecureXferDbContext> op
         {
             token.ToTable("refresh_tokens");
             token.HasKey(t => t.Id);
+        });
+
+        modelBuilder.Entity<JobRecord>(job =>
+        {
+            job.ToTable("jobs");
+            job.HasKey(j => j.Id);
+        });
+
+        modelBuilder.Entity<JobRunRecord>(run =>
+        {
+            run.ToTable("job_runs");
+            run.HasKey(r => r.Id);
         });
 
         modelBuilder.Entity<RemoteRecord>(remote =>
