@@ -22,6 +22,8 @@ internal static class CliRoot
         root.Subcommands.Add(UserCommands.Create(globals));
         root.Subcommands.Add(KeyCommands.Create(globals));
         root.Subcommands.Add(AuditCommand.Create(globals));
+        root.Subcommands.Add(RemoteCommands.Create(globals));
+        root.Subcommands.Add(JobCommands.Create(globals));
         return root;
     }
 }

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace SecureXfer.Shared.Rest;
 
 /// <summary>
@@ -55,3 +58,10 @@ public sealed record JobRunResponse(
 public sealed record JobListResponse(IReadOnlyList<JobResponse> Items);
 
 public sealed record JobRunListResponse(IReadOnlyList<JobRunResponse> Items);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(JobResponse))]
+[JsonSerializable(typeof(JobRequest))]
+[JsonSerializable(typeof(JobListResponse))]
+[JsonSerializable(typeof(JobRunListResponse))]
+public sealed partial class JobJsonContext : JsonSerializerContext;
