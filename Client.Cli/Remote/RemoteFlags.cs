@@ -18,6 +18,7 @@ internal sealed class RemoteFlags
     public const string PasswordVariable = "SXFER_REMOTE_PASSWORD";
 
     private string? _password;
+    private string? _passwordFor;
 
     public Option<bool> PasswordStdin { get; } = new("--password-stdin") { Description = "Read the FTP/SFTP password from the first line of stdin." };
 
@@ -69,7 +70,7 @@ internal sealed class RemoteFlags
                 return new SftpEndpoint(new SftpSettings(address.Host, address.Port, account)
                 {
                     // A key's passphrase comes the way a password would, when one is offered.
-                    Password = identity is null ? Password(parse, $"Password for {account} at {address.Host}: ") : OptionalSecret(parse),
+                    Password = identity is null ? Password(parse, $"Password for {account} at {address.Host}: ", Key(address, account)) : OptionalSecret(parse, Key(address, account)),
                     IdentityFile = identity is null ? null : Path.GetFullPath(identity),
                     HostKey = hostKey,
                     KnownHosts = knownHosts is not null ? Path.GetFullPath(knownHosts) : hostKey is null && File.Exists(defaultKnownHosts) ? defaultKnownHosts : null,
@@ -82,7 +83,7 @@ internal sealed class RemoteFlags
                     EndpointKind.FtpsImplicit => FtpSecurity.Implicit,
                     _ => FtpSecurity.Explicit,
                 };
-                var settings = new FtpSettings(address.Host, address.Port, user, Password(parse, $"Password for {user} at {address.Host}: "), security, FtpTrust(parse))
+                var settings = new FtpSettings(address.Host, address.Port, user, Password(parse, $"Password for {user} at {address.Host}: ", Key(address, user)), security, FtpTrust(parse))
                 {
                     TlsName = parse.GetValue(TlsName),
                 };
@@ -132,17 +133,31 @@ internal sealed class RemoteFlags
         return ServerTrust.System;
     }
 
-    /// <summary>A key's passphrase: from stdin or SXFER_REMOTE_PASSWORD when given that way, else none.</summary>
-    private string? OptionalSecret(ParseResult parse) =>
-        parse.GetValue(PasswordStdin) || Environment.GetEnvironmentVariable(PasswordVariable) is { Length: > 0 } ? Password(parse, string.Empty) : null;
+    /// <summary>Which server a secret is for: it is never offered to another one.</summary>
+    private static string Key(EndpointAddress address, string user) => $"{address.Kind}|{user}|{address.Host}|{address.Port}";
 
-    /// <summary>The password: stdin's first line, else SXFER_REMOTE_PASSWORD, else a prompt on a terminal. Asked once per run.</summary>
-    public string Password(ParseResult parse, string prompt)
+    /// <summary>A key's passphrase: from stdin or SXFER_REMOTE_PASSWORD when given that way, else none.</summary>
+    private string? OptionalSecret(ParseResult parse, string server) =>
+        parse.GetValue(PasswordStdin) || Environment.GetEnvironmentVariable(PasswordVariable) is { Length: > 0 } ? Password(parse, string.Empty, server) : null;
+
+    /// <summary>
+    /// The password: stdin's first line, else SXFER_REMOTE_PASSWORD, else a prompt on a terminal.
+    /// Asked once per run, for one server: a second server (a sync between two of them) would
+    /// otherwise be sent the first one's password.
+    /// </summary>
+    public string Password(ParseResult parse, string prompt, string server)
     {
+        if (_passwordFor is not null && _passwordFor != server)
+        {
+            throw CliException.Usage("One password (from --password-stdin, SXFER_REMOTE_PASSWORD or a prompt) serves one server; between two FTP/SFTP servers, log in to at least one with --identity, or sync through the SecureXfer server.");
+        }
+
         if (_password is not null)
         {
             return _password;
         }
+
+        _passwordFor = server;
 
         if (parse.GetValue(PasswordStdin))
         {

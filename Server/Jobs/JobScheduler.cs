@@ -16,7 +16,16 @@ public sealed partial class JobScheduler(JobService jobs, ILogger<JobScheduler> 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await jobs.CloseAbandonedRunsAsync(stoppingToken).ConfigureAwait(false);
+        try
+        {
+            await jobs.CloseAbandonedRunsAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // Leases still expire on their own: the server serves on.
+            LogPollFailed(logger, ex);
+        }
+
         var running = new List<Task>();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -27,7 +36,17 @@ public sealed partial class JobScheduler(JobService jobs, ILogger<JobScheduler> 
                 {
                     foreach (var (job, trigger) in await jobs.TakeDueAsync(MaxConcurrent - running.Count, stoppingToken).ConfigureAwait(false))
                     {
-                        running.Add(Task.Run(() => jobs.RunAsync(job, trigger, stoppingToken), CancellationToken.None));
+                        running.Add(Task.Run(async () =>
+                        {
+                            try
+                            {
+                                await jobs.RunAsync(job, trigger, stoppingToken).ConfigureAwait(false);
+                            }
+                            catch (Exception ex) when (ex is not OutOfMemoryException)
+                            {
+                                LogRunFailed(logger, ex, job.Id);
+                            }
+                        }, CancellationToken.None));
                     }
                 }
 
@@ -46,6 +65,9 @@ public sealed partial class JobScheduler(JobService jobs, ILogger<JobScheduler> 
 
         await Task.WhenAll(running).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} could not be run or recorded")]
+    private static partial void LogRunFailed(ILogger logger, Exception error, string jobId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The job scheduler could not look for due jobs")]
     private static partial void LogPollFailed(ILogger logger, Exception error);

@@ -132,14 +132,18 @@ public sealed partial class JobService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var record = await FindAsync(db, caller, id, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (record.LeaseUntil > now)
+
+        // Only a job nobody holds is touched: a run that took it meanwhile keeps its lease.
+        var marked = await db.Jobs.Where(j => j.Id == record.Id && (j.LeaseUntil == null || j.LeaseUntil < now))
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.NextRunAt, now).SetProperty(j => j.LeaseUntil, (long?)null).SetProperty(j => j.LeaseOwner, "manual"), cancellationToken).ConfigureAwait(false);
+        if (marked == 0)
         {
             throw new AccountException(AccountError.Conflict, "The job is running now; try again when it has finished.");
         }
 
         record.NextRunAt = now;
         record.LeaseOwner = "manual";
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        record.LeaseUntil = null;
         return ToResponse(record);
     }
 
@@ -236,19 +240,25 @@ public sealed partial class JobService(
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // The run stops if its lease is lost (it would no longer be the only one).
+        using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var renew = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var renewing = RenewLeaseAsync(job.Id, renew.Token);
+        var renewing = RenewLeaseAsync(job.Id, lost, renew.Token);
         var errors = new List<string>();
         var warnings = new List<string>();
         SyncResult? result = null;
         string? owner = null;
         try
         {
-            (result, owner) = await ExecuteAsync(job, warnings, cancellationToken).ConfigureAwait(false);
+            (result, owner) = await ExecuteAsync(job, warnings, lost.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             errors.Add("The server stopped during the run; the next run continues the work.");
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested)
+        {
+            errors.Add("The job's lease was lost during the run; it stopped so that no two runs overlap.");
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -273,11 +283,14 @@ public sealed partial class JobService(
 
         await using (var db = await dbFactory.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            db.JobRuns.Update(run);
+            // Updated in place: a job deleted during its run took the row with it, and that is fine.
+            await db.JobRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(u => u
+                .SetProperty(r => r.EndedAt, run.EndedAt).SetProperty(r => r.Status, run.Status)
+                .SetProperty(r => r.Copied, run.Copied).SetProperty(r => r.Updated, run.Updated).SetProperty(r => r.Deleted, run.Deleted)
+                .SetProperty(r => r.Unchanged, run.Unchanged).SetProperty(r => r.Bytes, run.Bytes).SetProperty(r => r.Errors, run.Errors), CancellationToken.None).ConfigureAwait(false);
             var next = NextRun(job, time.GetUtcNow());
             await db.Jobs.Where(j => j.Id == job.Id && j.LeaseOwner == Instance)
                 .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, (long?)null).SetProperty(j => j.LeaseOwner, (string?)null).SetProperty(j => j.NextRunAt, next), CancellationToken.None).ConfigureAwait(false);
-            await db.SaveChangesAsync(CancellationToken.None).ConfigureAwait(false);
 
             // History is bounded: the oldest runs go.
             var keepFrom = await db.JobRuns.Where(r => r.JobId == job.Id).OrderByDescending(r => r.Id).Skip(HistoryKept).Select(r => (long?)r.Id).FirstOrDefaultAsync(CancellationToken.None).ConfigureAwait(false);
@@ -326,17 +339,30 @@ public sealed partial class JobService(
         return (result, account.Username);
     }
 
-    private async Task RenewLeaseAsync(string id, CancellationToken cancellationToken)
+    /// <summary>Extends the lease while the run lasts; a database error is retried, a lease found taken stops the run.</summary>
+    private async Task RenewLeaseAsync(string id, CancellationTokenSource lost, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
-                await Task.Delay(Lease / 4, cancellationToken).ConfigureAwait(false);
-                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-                var until = (time.GetUtcNow() + Lease).ToUnixTimeMilliseconds();
-                await db.Jobs.Where(j => j.Id == id && j.LeaseOwner == Instance)
-                    .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, until), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Lease / 10, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+                    var until = (time.GetUtcNow() + Lease).ToUnixTimeMilliseconds();
+                    var kept = await db.Jobs.Where(j => j.Id == id && j.LeaseOwner == Instance)
+                        .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, until), cancellationToken).ConfigureAwait(false);
+                    if (kept == 0)
+                    {
+                        await lost.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    LogRenewFailed(logger, ex, id);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -344,6 +370,9 @@ public sealed partial class JobService(
             // The run ended.
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not extend the lease of job {JobId}; trying again")]
+    private static partial void LogRenewFailed(ILogger logger, Exception error, string jobId);
 
     /// <summary>The next due time after <paramref name="after"/>; null when disabled or the schedule has none.</summary>
     private static long? NextRun(JobRecord job, DateTimeOffset after) =>

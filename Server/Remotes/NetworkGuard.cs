@@ -10,7 +10,8 @@ namespace SecureXfer.Server.Remotes;
 /// Keeps remotes from reaching into the server's own network (SSRF): a remote's host must
 /// resolve only to public addresses, unless an address falls in a network the administrator
 /// allowed (<c>SecureXfer:RemoteAllowedNetworks</c>). Loopback, link-local, private, shared
-/// (100.64/10), unspecified and multicast addresses need that explicit allow. Connections go to
+/// (100.64/10), benchmarking, unspecified and multicast addresses need that explicit allow, and so
+/// do the IPv6 forms that embed an IPv4 address (NAT64, 6to4, Teredo, IPv4-compatible). Connections go to
 /// the address that was checked, so a name cannot resolve differently in between.
 /// </summary>
 public sealed class NetworkGuard(IOptions<SecureXferOptions> options)
@@ -73,11 +74,21 @@ public sealed class NetworkGuard(IOptions<SecureXferOptions> options)
         IPNetwork.Parse("169.254.0.0/16"),
         IPNetwork.Parse("172.16.0.0/12"),
         IPNetwork.Parse("192.168.0.0/16"),
+        IPNetwork.Parse("192.0.0.0/24"),
+        IPNetwork.Parse("198.18.0.0/15"),
         IPNetwork.Parse("224.0.0.0/3"),
-        IPNetwork.Parse("::/128"),
-        IPNetwork.Parse("::1/128"),
+
+        // IPv6, including every form that carries an IPv4 address inside (IPv4-compatible and
+        // -translated, NAT64, 6to4, Teredo): they could reach internal IPv4 hosts.
+        IPNetwork.Parse("::/96"),
+        IPNetwork.Parse("::ffff:0:0:0/96"),
+        IPNetwork.Parse("64:ff9b::/96"),
+        IPNetwork.Parse("64:ff9b:1::/48"),
+        IPNetwork.Parse("2001::/32"),
+        IPNetwork.Parse("2002::/16"),
         IPNetwork.Parse("fc00::/7"),
         IPNetwork.Parse("fe80::/10"),
+        IPNetwork.Parse("fec0::/10"),
         IPNetwork.Parse("ff00::/8"),
     ];
 

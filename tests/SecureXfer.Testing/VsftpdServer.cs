@@ -19,12 +19,16 @@ public sealed class VsftpdServer : IAsyncDisposable
     private readonly TempDir _dir = new("sx-vsftpd");
     private Process? _process;
 
-    private VsftpdServer(bool tls)
+    private VsftpdServer(bool tls, bool implicitTls)
     {
-        Tls = tls;
+        Tls = tls || implicitTls;
+        ImplicitTls = implicitTls;
     }
 
     public bool Tls { get; }
+
+    /// <summary>TLS from the first byte (implicit FTPS) instead of AUTH TLS.</summary>
+    public bool ImplicitTls { get; }
 
     public int Port { get; private set; }
 
@@ -36,7 +40,7 @@ public sealed class VsftpdServer : IAsyncDisposable
 
     public string Log => File.Exists(_dir.Combine("vsftpd.log")) ? File.ReadAllText(_dir.Combine("vsftpd.log")) : string.Empty;
 
-    public static async Task<VsftpdServer> StartAsync(bool tls)
+    public static async Task<VsftpdServer> StartAsync(bool tls, bool implicitTls = false)
     {
         if (!File.Exists("/usr/sbin/vsftpd"))
         {
@@ -44,7 +48,7 @@ public sealed class VsftpdServer : IAsyncDisposable
         }
 
         await TestAccount.EnsureAsync();
-        var server = new VsftpdServer(tls);
+        var server = new VsftpdServer(tls, implicitTls);
         await server.StartProcessAsync();
         return server;
     }
@@ -102,6 +106,10 @@ public sealed class VsftpdServer : IAsyncDisposable
                 "ssl_sslv3=NO",
                 "ssl_ciphers=HIGH",
             ]);
+            if (ImplicitTls)
+            {
+                config.Add("implicit_ssl=YES");
+            }
         }
 
         var file = _dir.Combine("vsftpd.conf");
@@ -125,6 +133,12 @@ public sealed class VsftpdServer : IAsyncDisposable
             {
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(IPAddress.Loopback, Port);
+                if (ImplicitTls)
+                {
+                    // The greeting comes only after a TLS handshake; accepting is enough here.
+                    return;
+                }
+
                 using var reader = new StreamReader(probe.GetStream());
                 if ((await reader.ReadLineAsync())?.StartsWith("220", StringComparison.Ordinal) == true)
                 {

@@ -68,6 +68,7 @@ public sealed class FtpConnection : IAsyncDisposable
     private int _start;
     private int _end;
     private IPAddress _peer = IPAddress.Loopback;
+    private bool _finished;
 
     private FtpConnection(FtpSettings settings, TcpClient tcp)
     {
@@ -304,7 +305,7 @@ public sealed class FtpConnection : IAsyncDisposable
     /// sends <paramref name="command"/> on it; returns the data stream once the server said 1xx.
     /// The caller reads or writes it, disposes it, then calls <see cref="FinishTransferAsync"/>.
     /// </summary>
-    public async Task<Stream> OpenDataAsync(string command, CancellationToken cancellationToken)
+    public async Task<Stream> OpenDataAsync(string command, CancellationToken cancellationToken, long restartAt = 0)
     {
         var port = await PassivePortAsync(cancellationToken).ConfigureAwait(false);
         var tcp = new TcpClient { NoDelay = true };
@@ -315,7 +316,21 @@ public sealed class FtpConnection : IAsyncDisposable
                 await tcp.ConnectAsync(_peer, port, timeout.Token).ConfigureAwait(false);
             }
 
+            // REST goes right before the transfer command (RFC 959), after the passive port.
+            if (restartAt > 0)
+            {
+                await CommandAsync("REST " + restartAt.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+            }
+
             var start = await SendAsync(command, cancellationToken).ConfigureAwait(false);
+            if (start.Code is 226 or 250)
+            {
+                // Done without a preliminary reply (an empty listing on some servers): nothing to read.
+                tcp.Dispose();
+                _finished = true;
+                return new DataStream(new MemoryStream([], writable: false), new TcpClient(), _settings.Timeout);
+            }
+
             if (start.Code is not (>= 100 and < 200))
             {
                 tcp.Dispose();
@@ -329,15 +344,20 @@ public sealed class FtpConnection : IAsyncDisposable
                 {
                     data = await HandshakeAsync(data, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or AuthenticationException)
+                catch (Exception ex) when (ex is IOException or AuthenticationException or UntrustedServerException)
                 {
                     // The server says why on the control connection (vsftpd: 522 ... session reuse required).
                     var reason = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
+                    if (ex is UntrustedServerException)
+                    {
+                        throw;
+                    }
+
                     throw new FtpException(DataTlsFailure(reason), reason.Code);
                 }
             }
 
-            return new DataStream(data, tcp);
+            return new DataStream(data, tcp, _settings.Timeout);
         }
         catch
         {
@@ -357,6 +377,12 @@ public sealed class FtpConnection : IAsyncDisposable
     /// <summary>The final reply of a transfer (226 or 250), after the data connection has been closed.</summary>
     public async Task FinishTransferAsync(string what, CancellationToken cancellationToken)
     {
+        if (_finished)
+        {
+            _finished = false;
+            return;
+        }
+
         var done = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
         await ExpectAsync(done, what).ConfigureAwait(false);
     }
@@ -381,7 +407,13 @@ public sealed class FtpConnection : IAsyncDisposable
         var passive = await CommandAsync("PASV", cancellationToken).ConfigureAwait(false);
 
         // 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2): the address is ignored, only the port is used.
-        var digits = new string([.. passive.Text[3..].Select(c => char.IsAsciiDigit(c) || c == ',' ? c : ' ')]);
+        var text = passive.Text[3..];
+        if (text.IndexOf('(', StringComparison.Ordinal) is var left and >= 0 && text.IndexOf(')', left) is var right and > 0)
+        {
+            text = text[(left + 1)..right];
+        }
+
+        var digits = new string([.. text.Select(c => char.IsAsciiDigit(c) || c == ',' ? c : ' ')]);
         var numbers = digits.Split([' '], StringSplitOptions.RemoveEmptyEntries).SelectMany(p => p.Split(',')).Where(p => p.Length > 0).ToList();
         if (numbers.Count >= 6
             && int.TryParse(numbers[^2], NumberStyles.None, CultureInfo.InvariantCulture, out var high) && high < 256
@@ -423,7 +455,7 @@ public sealed class FtpConnection : IAsyncDisposable
     }
 
     /// <summary>A data connection: closing it ends TLS properly (close_notify) before the socket goes.</summary>
-    private sealed class DataStream(Stream inner, TcpClient tcp) : Stream
+    private sealed class DataStream(Stream inner, TcpClient tcp, TimeSpan idle) : Stream
     {
         public override bool CanRead => inner.CanRead;
 
@@ -437,11 +469,36 @@ public sealed class FtpConnection : IAsyncDisposable
 
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
 
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+        /// <summary>Each read and write must make progress within the idle time: a stalled server does not hang a transfer.</summary>
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(idle);
+            try
+            {
+                return await inner.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new FtpException($"The FTP server sent nothing for {idle.TotalSeconds} s; the transfer was stopped.");
+            }
+        }
 
         public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(idle);
+            try
+            {
+                await inner.WriteAsync(buffer, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new FtpException($"The FTP server took nothing for {idle.TotalSeconds} s; the transfer was stopped.");
+            }
+        }
 
         public override void Flush() => inner.Flush();
 

@@ -19,6 +19,9 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
     private const int Buffer = 256 * 1024;
     private const string PartialSuffix = ".sxpart";
 
+    /// <summary>More entries than this in one directory is taken for a hostile or broken server.</summary>
+    public const int MaxListing = 1_000_000;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FtpConnection? _connection;
 
@@ -50,7 +53,7 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
             _connection ??= await FtpConnection.ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
             return await work(_connection).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException { } io && (io is not FtpException ftp || ftp.Code is 0 or 421) || ex is OperationCanceledException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ex is not FtpException { Code: >= 400 and not 421 and not 426 })
         {
             // The control connection is in an unknown state: start afresh next time.
             if (_connection is not null)
@@ -140,6 +143,10 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
                 if (entry is not null)
                 {
                     entries.Add(entry);
+                    if (entries.Count > MaxListing)
+                    {
+                        throw new FtpException($"The listing of {path} has more than {MaxListing} entries; it is not trusted.");
+                    }
                 }
             }
         }
@@ -217,7 +224,7 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
             await using var input = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
             var size = input.Length;
             var modified = File.GetLastWriteTimeUtc(input.SafeFileHandle);
-            var staging = StagingPath(path);
+            var staging = StagingPath(path, size, modified);
             if (!replace && await StatAsync(c, path, cancellationToken).ConfigureAwait(false) is not null)
             {
                 throw new FtpException($"'{path}' already exists on the FTP server; it was left as it is.", 553);
@@ -247,13 +254,22 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
             }
 
             await c.FinishTransferAsync(command, cancellationToken).ConfigureAwait(false);
-            if (c.Supports("SIZE") && await SizeAsync(c, staging, cancellationToken).ConfigureAwait(false) is { } stored && stored != size)
+            // What arrived is checked before it can replace anything: SIZE, else the listing.
+            var stored = c.Supports("SIZE") ? await SizeAsync(c, staging, cancellationToken).ConfigureAwait(false) : (await StatAsync(c, staging, cancellationToken).ConfigureAwait(false))?.Size;
+            if (stored != size)
             {
                 await c.SendAsync("DELE " + staging, cancellationToken).ConfigureAwait(false);
-                throw new FtpException($"The FTP server holds {stored} bytes of {path} after the upload, not {size}; it was discarded.");
+                throw new FtpException($"The FTP server holds {stored?.ToString(CultureInfo.InvariantCulture) ?? "an unknown number of"} bytes of {path} after the upload, not {size}; it was discarded.");
             }
 
-            await SetModifiedAsync(c, staging, new DateTimeOffset(modified, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
+            // Best effort: a server that cannot set times still gets the file (a later sync compares by time and sends it again).
+            try
+            {
+                await SetModifiedAsync(c, staging, new DateTimeOffset(modified, TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
+            }
+            catch (FtpException)
+            {
+            }
             if (!replace && await StatAsync(c, path, cancellationToken).ConfigureAwait(false) is not null)
             {
                 await c.SendAsync("DELE " + staging, cancellationToken).ConfigureAwait(false);
@@ -287,7 +303,8 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
             // A partial file continues only if the server's file is still the one it came from.
             var expected = new PartialFile(entry.Size, entry.Modified.UtcTicks);
             long offset = 0;
-            if (File.Exists(partial) && ReadState(state) == expected && new FileInfo(partial).Length <= entry.Size && c.Supports("REST STREAM"))
+            if (File.Exists(partial) && ReadState(state) == expected && new FileInfo(partial).Length <= entry.Size && c.Supports("REST STREAM")
+                && entry.Modified != DateTimeOffset.UnixEpoch)
             {
                 offset = new FileInfo(partial).Length;
             }
@@ -298,19 +315,20 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
                 output.SetLength(offset);
                 output.Position = offset;
                 progress?.Report(offset);
-                if (offset > 0)
-                {
-                    await c.CommandAsync("REST " + offset.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
-                }
-
                 var command = "RETR " + path;
-                await using (var data = await c.OpenDataAsync(command, cancellationToken).ConfigureAwait(false))
+                await using (var data = await c.OpenDataAsync(command, cancellationToken, restartAt: offset).ConfigureAwait(false))
                 {
                     var buffer = new byte[Buffer];
                     var received = offset;
                     int read;
                     while ((read = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                     {
+                        // Never more than the file said it holds: a server cannot fill this disk.
+                        if (received + read > entry.Size)
+                        {
+                            throw new FtpException($"The FTP server sent more than the {entry.Size} bytes of {path}; the download was stopped.");
+                        }
+
                         await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                         received += read;
                         progress?.Report(received);
@@ -344,10 +362,14 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
         return reply.Code == 213 && long.TryParse(reply.Text[3..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
     }
 
-    /// <summary>The staging name beside a target: fixed length, and one the sync engine never syncs.</summary>
-    private static string StagingPath(string path)
+    /// <summary>
+    /// The staging name beside a target: fixed length, never synced, and derived from the source's
+    /// size and time too, so a resumed upload only ever continues bytes of the same version.
+    /// </summary>
+    private static string StagingPath(string path, long size, DateTime modifiedUtc)
     {
-        var name = SyncEngine.StagingPrefix + "up-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(EndpointPaths.Name(path))))[..24];
+        var identity = $"{EndpointPaths.Name(path)}\n{size.ToString(CultureInfo.InvariantCulture)}\n{modifiedUtc.Ticks.ToString(CultureInfo.InvariantCulture)}";
+        var name = SyncEngine.StagingPrefix + "up-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..24];
         var parent = path.LastIndexOf('/') is var slash and >= 0 ? path[..(slash + 1)] : string.Empty;
         return parent + name;
     }

@@ -102,6 +102,9 @@ internal static partial class LibSsh
     [LibraryImport(Library, EntryPoint = "ssh_disconnect")]
     public static partial void Disconnect(IntPtr session);
 
+    [LibraryImport(Library, EntryPoint = "ssh_is_connected")]
+    public static partial int IsConnected(SessionHandle session);
+
     [LibraryImport(Library, EntryPoint = "ssh_get_error")]
     public static partial IntPtr GetError(SessionHandle session);
 

@@ -58,9 +58,13 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
     private const int WriteBlock = 64 * 1024;
     private const string PartialSuffix = ".sxpart";
 
+    /// <summary>More entries than this in one directory is taken for a hostile or broken server.</summary>
+    public const int MaxListing = 1_000_000;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private LibSsh.SessionHandle? _session;
     private LibSsh.SftpHandle? _sftp;
+    private bool _dropAfter;
 
     public string Describe(string path) =>
         $"sftp://{settings.User}@{settings.Host}:{settings.Port}{(path.StartsWith('/') ? path : "/~/" + path)}";
@@ -94,6 +98,14 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
                 {
                     Drop();
                     throw;
+                }
+                finally
+                {
+                    if (_dropAfter)
+                    {
+                        _dropAfter = false;
+                        Drop();
+                    }
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -302,7 +314,7 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
     private SftpException Failure(LibSsh.SftpHandle sftp, string what)
     {
         var status = LibSsh.SftpGetError(sftp);
-        var lost = status is LibSsh.NoConnection or LibSsh.ConnectionLost || _session is null;
+        var lost = status is LibSsh.NoConnection or LibSsh.ConnectionLost || _session is null || LibSsh.IsConnected(_session) == 0;
         var reason = status switch
         {
             LibSsh.NoSuchFile or LibSsh.NoSuchPath => "no such file or directory",
@@ -347,8 +359,11 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             var linked = ReadAttributes(LibSsh.SftpLstat(sftp, Remote(path)), EndpointPaths.Name(path));
             if (linked is null)
             {
+                // The last status outlives a dropped connection: "not found" counts only on a live one.
                 var status = LibSsh.SftpGetError(sftp);
-                return status is LibSsh.NoSuchFile or LibSsh.NoSuchPath ? null : throw Failure(sftp, $"Cannot stat {Describe(path)}");
+                return status is LibSsh.NoSuchFile or LibSsh.NoSuchPath && _session is not null && LibSsh.IsConnected(_session) != 0
+                    ? null
+                    : throw Failure(sftp, $"Cannot stat {Describe(path)}");
             }
 
             if (linked.Kind != EntryKind.Other || path.Length == 0)
@@ -376,6 +391,11 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
                     }
 
                     break;
+                }
+
+                if (entries.Count >= MaxListing)
+                {
+                    throw new SftpException($"The listing of {Describe(path)} has more than {MaxListing} entries; it is not trusted.");
                 }
 
                 if (ReadAttributes(pointer) is { Name: not "." and not ".." } entry)
@@ -437,10 +457,20 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             return;
         }
 
-        if (existing is { IsFile: true } && LibSsh.SftpExtensionSupported(sftp, "posix-rename@openssh.com", "1") == 0
-            && LibSsh.SftpUnlink(sftp, Remote(to)) == LibSsh.Ok && LibSsh.SftpRename(sftp, Remote(from), Remote(to)) == LibSsh.Ok)
+        // Without posix-rename the old file steps aside first, and comes back if the new one cannot take its place.
+        if (existing is { IsFile: true } && replace && LibSsh.SftpExtensionSupported(sftp, "posix-rename@openssh.com", "1") == 0)
         {
-            return;
+            var aside = to + ".sxfer-old-" + Guid.NewGuid().ToString("N")[..8];
+            if (LibSsh.SftpRename(sftp, Remote(to), Remote(aside)) == LibSsh.Ok)
+            {
+                if (LibSsh.SftpRename(sftp, Remote(from), Remote(to)) == LibSsh.Ok)
+                {
+                    LibSsh.SftpUnlink(sftp, Remote(aside));
+                    return;
+                }
+
+                LibSsh.SftpRename(sftp, Remote(aside), Remote(to));
+            }
         }
 
         throw Failure(sftp, $"Cannot rename {Describe(from)} to {Describe(to)}");
@@ -472,7 +502,7 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             }
 
             // What an interrupted attempt left at the staging name is continued, not sent again.
-            var staging = StagingPath(path);
+            var staging = StagingPath(path, size, modified);
             var held = ReadAttributes(LibSsh.SftpStat(sftp, Remote(staging)));
             var offset = held is { IsFile: true } && held.Size <= size ? held.Size : 0;
             using (var file = LibSsh.FileHandle.Open(sftp, Remote(staging), LibSsh.WriteOnly | LibSsh.Create | (offset == 0 ? LibSsh.Truncate : 0), Convert.ToUInt32("644", 8))
@@ -618,6 +648,23 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
         }
 
         Request();
+        try
+        {
+            ReadRequested(sftp, file, output, pending, Request, buffer, progress, done, path, cancellationToken);
+        }
+        finally
+        {
+            if (pending.Count > 0)
+            {
+                // Answers to requests still out would pile up in the session: start afresh next time.
+                _dropAfter = true;
+            }
+        }
+    }
+
+    private unsafe void ReadRequested(LibSsh.SftpHandle sftp, LibSsh.FileHandle file, FileStream output, Queue<(int Id, int Length)> pending, Action request,
+        byte[] buffer, IProgress<long>? progress, long done, string path, CancellationToken cancellationToken)
+    {
         fixed (byte* start = buffer)
         {
             while (pending.Count > 0)
@@ -644,14 +691,16 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
                     break;
                 }
 
-                Request();
+                request();
             }
         }
     }
 
-    private static string StagingPath(string path)
+    /// <summary>Fixed length, never synced, and derived from the source's size and time, so a resumed upload only continues bytes of the same version.</summary>
+    private static string StagingPath(string path, long size, DateTime modifiedUtc)
     {
-        var name = SyncEngine.StagingPrefix + "up-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(EndpointPaths.Name(path))))[..24];
+        var identity = $"{EndpointPaths.Name(path)}\n{size}\n{modifiedUtc.Ticks}";
+        var name = SyncEngine.StagingPrefix + "up-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..24];
         var slash = path.LastIndexOf('/');
         return slash >= 0 ? path[..(slash + 1)] + name : name;
     }

@@ -108,6 +108,10 @@ public sealed class CliFtpTests(CliServer fixture, FtpsPeer peer) : IClassFixtur
         Assert.Equal(2, inUrl.ExitCode);
         Assert.Contains("password", inUrl.Json().GetProperty("error").GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
 
+        // --insecure is the explicit opt-out: encrypted, not authenticated.
+        var insecure = await cli.RunAsync(["ls", Url(string.Empty), "--insecure", "--password-stdin", "--json"], Stdin);
+        Assert.True(insecure.ExitCode == 0, insecure.ToString());
+
         // The password also comes from the environment; never from a flag.
         cli.Environment["SXFER_REMOTE_PASSWORD"] = VsftpdServer.Password;
         var fromEnvironment = await cli.RunAsync("ls", Url(string.Empty), "--ca", peer.Server.CertificatePath, "--json");

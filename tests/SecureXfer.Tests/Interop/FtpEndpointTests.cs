@@ -11,18 +11,33 @@ public sealed class FtpEndpointTests : IAsyncLifetime
 {
     private VsftpdServer _plain = null!;
     private VsftpdServer _secure = null!;
+    private VsftpdServer _implicit = null!;
 
     public async Task InitializeAsync()
     {
         _plain = await VsftpdServer.StartAsync(tls: false);
         _secure = await VsftpdServer.StartAsync(tls: true);
+        _implicit = await VsftpdServer.StartAsync(tls: true, implicitTls: true);
     }
 
     public async Task DisposeAsync()
     {
         await _plain.DisposeAsync();
         await _secure.DisposeAsync();
+        await _implicit.DisposeAsync();
     }
+
+    private FtpSettings Implicit => new("127.0.0.1", _implicit.Port, VsftpdServer.User, VsftpdServer.Password, FtpSecurity.Implicit, ServerTrust.FromCaFile(_implicit.CertificatePath))
+    {
+        TlsName = "localhost",
+    };
+
+    private FtpSettings For(string mode) => mode switch
+    {
+        "plain" => Plain,
+        "implicit" => Implicit,
+        _ => Secure,
+    };
 
     private FtpSettings Plain => new("127.0.0.1", _plain.Port, VsftpdServer.User, VsftpdServer.Password, FtpSecurity.None, ServerTrust.System);
 
@@ -32,12 +47,13 @@ public sealed class FtpEndpointTests : IAsyncLifetime
     };
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Files_go_up_and_down_with_their_times_and_every_operation_works(bool tls)
+    [InlineData("plain")]
+    [InlineData("explicit")]
+    [InlineData("implicit")]
+    public async Task Files_go_up_and_down_with_their_times_and_every_operation_works(string mode)
     {
         using var local = new TempDir("sx-ftp");
-        await using var ftp = new FtpEndpoint(tls ? Secure : Plain);
+        await using var ftp = new FtpEndpoint(For(mode));
         var root = await VsftpdServer.NewDirectoryAsync();
         var past = new DateTime(2022, 5, 6, 7, 8, 9, DateTimeKind.Utc);
 
@@ -149,8 +165,10 @@ public sealed class FtpEndpointTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task A_sync_to_ftp_and_back_then_copies_nothing()
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("explicit")]
+    public async Task A_sync_to_ftp_and_back_then_copies_nothing(string mode)
     {
         using var local = new TempDir("sx-ftp");
         var source = local.Combine("src");
@@ -161,7 +179,7 @@ public sealed class FtpEndpointTests : IAsyncLifetime
         TestFiles.WriteRandom(Path.Combine(source, "deep", "big.bin"), 3L << 20);
         var root = await VsftpdServer.NewDirectoryAsync();
 
-        await using var ftp = new FtpEndpoint(Secure);
+        await using var ftp = new FtpEndpoint(For(mode));
         var disk = new LocalEndpoint("/");
         var up = await new SyncEngine(new SyncSide(disk, source.TrimStart('/')), new SyncSide(ftp, root + "/mirror"), new SyncOptions(), Quiet.Instance).RunAsync(CancellationToken.None);
         Assert.Empty(up.Errors);

@@ -180,6 +180,12 @@ public sealed class RemoteNetworkGuardTests(ServerFixture fixture) : IClassFixtu
     [InlineData("fe80::1")]
     [InlineData("::ffff:127.0.0.1")]
     [InlineData("0.0.0.0")]
+    [InlineData("64:ff9b::a9fe:a9fe")]
+    [InlineData("2002:7f00:1::")]
+    [InlineData("::7f00:1")]
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2")]
+    [InlineData("fec0::1")]
+    [InlineData("198.18.0.1")]
     public async Task Internal_addresses_are_refused(string host)
     {
         using var admin = new RestClient(fixture.Server, await fixture.Server.LoginAsync());
