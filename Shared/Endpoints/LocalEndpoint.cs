@@ -187,11 +187,7 @@ public sealed class LocalEndpoint : IFileEndpoint
     public static async Task<EndpointTransfer> CopyAsync(string source, string target, bool replace, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var partial = target + PartialSuffix;
-        if (new FileInfo(partial).LinkTarget is not null)
-        {
-            // A link planted under the partial name must not lead the copy elsewhere.
-            File.Delete(partial);
-        }
+        PartialDownload.RemoveLinks(partial);
 
         try
         {

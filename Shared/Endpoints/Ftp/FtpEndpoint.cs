@@ -1,8 +1,5 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using SecureXfer.Shared.Sync;
 
 namespace SecureXfer.Shared.Endpoints.Ftp;
 
@@ -17,8 +14,6 @@ namespace SecureXfer.Shared.Endpoints.Ftp;
 public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
 {
     private const int Buffer = 256 * 1024;
-    private const string PartialSuffix = ".sxpart";
-
     /// <summary>More entries than this in one directory is taken for a hostile or broken server.</summary>
     public const int MaxListing = 1_000_000;
 
@@ -224,7 +219,7 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
             await using var input = new FileStream(localFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
             var size = input.Length;
             var modified = File.GetLastWriteTimeUtc(input.SafeFileHandle);
-            var staging = StagingPath(path, size, modified);
+            var staging = PartialDownload.StagingPath(path, size, modified);
             if (!replace && await StatAsync(c, path, cancellationToken).ConfigureAwait(false) is not null)
             {
                 throw new FtpException($"'{path}' already exists on the FTP server; it was left as it is.", 553);
@@ -290,26 +285,9 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
                 throw new FileNotFoundException($"{Describe(path)} is not a file on the FTP server.");
             }
 
-            var partial = localFile + PartialSuffix;
-            var state = partial + ".json";
-            foreach (var own in new[] { partial, state })
-            {
-                if (new FileInfo(own).LinkTarget is not null)
-                {
-                    File.Delete(own);
-                }
-            }
-
-            // A partial file continues only if the server's file is still the one it came from.
-            var expected = new PartialFile(entry.Size, entry.Modified.UtcTicks);
-            long offset = 0;
-            if (File.Exists(partial) && ReadState(state) == expected && new FileInfo(partial).Length <= entry.Size && c.Supports("REST STREAM")
-                && entry.Modified != DateTimeOffset.UnixEpoch)
-            {
-                offset = new FileInfo(partial).Length;
-            }
-
-            File.WriteAllText(state, JsonSerializer.Serialize(expected, PartialFileJson.Default.PartialFile));
+            var download = new PartialDownload(localFile, entry.Size, entry.Modified);
+            var partial = download.Partial;
+            var offset = download.Begin(c.Supports("REST STREAM"), entry.Modified != DateTimeOffset.UnixEpoch);
             await using (var output = new FileStream(partial, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
             {
                 output.SetLength(offset);
@@ -346,13 +324,7 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
                 output.Flush(flushToDisk: true);
             }
 
-            if (!replace && Path.Exists(localFile))
-            {
-                throw new IOException($"'{localFile}' appeared while it was being downloaded; it was left as it is.");
-            }
-
-            File.Move(partial, localFile, overwrite: replace);
-            File.Delete(state);
+            download.Complete(replace);
             return new EndpointTransfer(entry.Size, offset, null);
         }, cancellationToken);
 
@@ -360,30 +332,6 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
     {
         var reply = await connection.SendAsync("SIZE " + path, cancellationToken).ConfigureAwait(false);
         return reply.Code == 213 && long.TryParse(reply.Text[3..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null;
-    }
-
-    /// <summary>
-    /// The staging name beside a target: fixed length, never synced, and derived from the source's
-    /// size and time too, so a resumed upload only ever continues bytes of the same version.
-    /// </summary>
-    private static string StagingPath(string path, long size, DateTime modifiedUtc)
-    {
-        var identity = $"{EndpointPaths.Name(path)}\n{size.ToString(CultureInfo.InvariantCulture)}\n{modifiedUtc.Ticks.ToString(CultureInfo.InvariantCulture)}";
-        var name = SyncEngine.StagingPrefix + "up-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..24];
-        var parent = path.LastIndexOf('/') is var slash and >= 0 ? path[..(slash + 1)] : string.Empty;
-        return parent + name;
-    }
-
-    private static PartialFile? ReadState(string file)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(File.ReadAllText(file), PartialFileJson.Default.PartialFile);
-        }
-        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     public async ValueTask DisposeAsync()
@@ -397,9 +345,3 @@ public sealed class FtpEndpoint(FtpSettings settings) : IFileEndpoint
         _gate.Dispose();
     }
 }
-
-/// <summary>What a partial download was taken from: the remote file's size and time.</summary>
-internal sealed record PartialFile(long Size, long ModifiedTicks);
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(PartialFile))]
-internal sealed partial class PartialFileJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,9 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using SecureXfer.Shared.Security;
-using SecureXfer.Shared.Sync;
 
 namespace SecureXfer.Shared.Endpoints.Sftp;
 
@@ -56,8 +54,6 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
     private const int ReadBlock = 64 * 1024;
     private const int ReadsInFlight = 16;
     private const int WriteBlock = 64 * 1024;
-    private const string PartialSuffix = ".sxpart";
-
     /// <summary>More entries than this in one directory is taken for a hostile or broken server.</summary>
     public const int MaxListing = 1_000_000;
 
@@ -502,7 +498,7 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             }
 
             // What an interrupted attempt left at the staging name is continued, not sent again.
-            var staging = StagingPath(path, size, modified);
+            var staging = PartialDownload.StagingPath(path, size, modified);
             var held = ReadAttributes(LibSsh.SftpStat(sftp, Remote(staging)));
             var offset = held is { IsFile: true } && held.Size <= size ? held.Size : 0;
             using (var file = LibSsh.FileHandle.Open(sftp, Remote(staging), LibSsh.WriteOnly | LibSsh.Create | (offset == 0 ? LibSsh.Truncate : 0), Convert.ToUInt32("644", 8))
@@ -571,25 +567,9 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
                 throw new FileNotFoundException($"{Describe(path)} is not a file.");
             }
 
-            var partial = localFile + PartialSuffix;
-            var state = partial + ".json";
-            foreach (var own in new[] { partial, state })
-            {
-                if (new FileInfo(own).LinkTarget is not null)
-                {
-                    File.Delete(own);
-                }
-            }
-
-            // A partial file continues only if the server's file is still the one it came from.
-            var expected = new SftpPartial(entry.Size, entry.Modified.ToUnixTimeSeconds());
-            long offset = 0;
-            if (File.Exists(partial) && ReadState(state) == expected && new FileInfo(partial).Length <= entry.Size)
-            {
-                offset = new FileInfo(partial).Length;
-            }
-
-            File.WriteAllText(state, JsonSerializer.Serialize(expected, SftpPartialJson.Default.SftpPartial));
+            var download = new PartialDownload(localFile, entry.Size, entry.Modified);
+            var partial = download.Partial;
+            var offset = download.Begin(serverCanResume: true, timeKnown: true);
             using (var output = new FileStream(partial, offset > 0 ? FileMode.Open : FileMode.Create, FileAccess.Write, FileShare.None, 1))
             {
                 output.SetLength(offset);
@@ -615,13 +595,7 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
                 output.Flush(flushToDisk: true);
             }
 
-            if (!replace && Path.Exists(localFile))
-            {
-                throw new IOException($"'{localFile}' appeared while it was being downloaded; it was left as it is.");
-            }
-
-            File.Move(partial, localFile, overwrite: replace);
-            File.Delete(state);
+            download.Complete(replace);
             return new EndpointTransfer(entry.Size, offset, null);
         }, cancellationToken);
 
@@ -696,27 +670,6 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
         }
     }
 
-    /// <summary>Fixed length, never synced, and derived from the source's size and time, so a resumed upload only continues bytes of the same version.</summary>
-    private static string StagingPath(string path, long size, DateTime modifiedUtc)
-    {
-        var identity = $"{EndpointPaths.Name(path)}\n{size}\n{modifiedUtc.Ticks}";
-        var name = SyncEngine.StagingPrefix + "up-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..24];
-        var slash = path.LastIndexOf('/');
-        return slash >= 0 ? path[..(slash + 1)] + name : name;
-    }
-
-    private static SftpPartial? ReadState(string file)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(File.ReadAllText(file), SftpPartialJson.Default.SftpPartial);
-        }
-        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _gate.WaitAsync().ConfigureAwait(false);
@@ -731,9 +684,3 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
         }
     }
 }
-
-/// <summary>What a partial download was taken from: the remote file's size and time.</summary>
-internal sealed record SftpPartial(long Size, long ModifiedSeconds);
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(SftpPartial))]
-internal sealed partial class SftpPartialJson : System.Text.Json.Serialization.JsonSerializerContext;

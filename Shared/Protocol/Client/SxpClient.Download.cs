@@ -27,14 +27,7 @@ public sealed partial class SxpClient
         var primary = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var partialPath = localPath + PartialSuffix;
         var statePath = partialPath + ".json";
-        foreach (var own in new[] { partialPath, statePath })
-        {
-            if (new FileInfo(own).LinkTarget is not null)
-            {
-                // A link planted under one of our names must not lead the download elsewhere.
-                File.Delete(own);
-            }
-        }
+        Endpoints.PartialDownload.RemoveLinks(partialPath, statePath);
 
         var pacer = new RatePacer(options.RateLimit);
 

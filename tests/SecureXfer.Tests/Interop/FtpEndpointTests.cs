@@ -181,42 +181,19 @@ public sealed class FtpEndpointTests : IAsyncLifetime
 
         await using var ftp = new FtpEndpoint(For(mode));
         var disk = new LocalEndpoint("/");
-        var up = await new SyncEngine(new SyncSide(disk, source.TrimStart('/')), new SyncSide(ftp, root + "/mirror"), new SyncOptions(), Quiet.Instance).RunAsync(CancellationToken.None);
+        var up = await new SyncEngine(new SyncSide(disk, source.TrimStart('/')), new SyncSide(ftp, root + "/mirror"), new SyncOptions(), NoObserver.Instance).RunAsync(CancellationToken.None);
         Assert.Empty(up.Errors);
         Assert.Equal(3, up.Copied);
-        var again = await new SyncEngine(new SyncSide(disk, source.TrimStart('/')), new SyncSide(ftp, root + "/mirror"), new SyncOptions(), Quiet.Instance).RunAsync(CancellationToken.None);
+        var again = await new SyncEngine(new SyncSide(disk, source.TrimStart('/')), new SyncSide(ftp, root + "/mirror"), new SyncOptions(), NoObserver.Instance).RunAsync(CancellationToken.None);
         Assert.Equal((0, 0, 3), (again.Copied, again.Updated, again.Unchanged));
         Assert.True(Directory.Exists(Path.Combine(VsftpdServer.Home, root, "mirror", "empty")));
 
         var back = local.Combine("back");
-        var down = await new SyncEngine(new SyncSide(ftp, root + "/mirror"), new SyncSide(disk, back.TrimStart('/')), new SyncOptions(), Quiet.Instance).RunAsync(CancellationToken.None);
+        var down = await new SyncEngine(new SyncSide(ftp, root + "/mirror"), new SyncSide(disk, back.TrimStart('/')), new SyncOptions(), NoObserver.Instance).RunAsync(CancellationToken.None);
         Assert.Empty(down.Errors);
         Assert.Equal(3, down.Copied);
         Assert.Equal("unicode", File.ReadAllText(Path.Combine(back, "deep", "er", "ünï.txt")));
-        var noop = await new SyncEngine(new SyncSide(ftp, root + "/mirror"), new SyncSide(disk, back.TrimStart('/')), new SyncOptions(), Quiet.Instance).RunAsync(CancellationToken.None);
+        var noop = await new SyncEngine(new SyncSide(ftp, root + "/mirror"), new SyncSide(disk, back.TrimStart('/')), new SyncOptions(), NoObserver.Instance).RunAsync(CancellationToken.None);
         Assert.Equal((0, 0, 3), (noop.Copied, noop.Updated, noop.Unchanged));
-    }
-
-    private sealed class Quiet : ISyncObserver
-    {
-        public static readonly Quiet Instance = new();
-
-        public void Planned(IReadOnlyList<SyncAction> plan)
-        {
-        }
-
-        public IProgress<long>? Starting(SyncAction action) => null;
-
-        public void Done(SyncAction action, EndpointTransfer? transfer)
-        {
-        }
-
-        public void Failed(SyncError error)
-        {
-        }
-
-        public void Warn(string message)
-        {
-        }
     }
 }
