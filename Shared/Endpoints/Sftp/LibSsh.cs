@@ -48,9 +48,6 @@ internal static partial class LibSsh
 
     // POSIX open flags, as sftp_open takes them.
     public const int ReadOnly = 0;
-    public const int WriteOnly = 1;
-    public const int Create = 0x40;
-    public const int Truncate = 0x200;
 
     /// <summary>struct sftp_attributes_struct of libssh 0.10, field for field.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -135,6 +132,27 @@ internal static partial class LibSsh
     [LibraryImport(Library, EntryPoint = "ssh_userauth_password", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int AuthenticateWithPassword(SessionHandle session, IntPtr user, string password);
 
+    [LibraryImport(Library, EntryPoint = "ssh_channel_new")]
+    public static partial IntPtr ChannelNew(SessionHandle session);
+
+    [LibraryImport(Library, EntryPoint = "ssh_channel_free")]
+    public static partial void ChannelFree(IntPtr channel);
+
+    [LibraryImport(Library, EntryPoint = "ssh_channel_close")]
+    public static partial int ChannelClose(IntPtr channel);
+
+    [LibraryImport(Library, EntryPoint = "ssh_channel_open_session")]
+    public static partial int ChannelOpenSession(ChannelHandle channel);
+
+    [LibraryImport(Library, EntryPoint = "ssh_channel_request_subsystem", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int ChannelRequestSubsystem(ChannelHandle channel, string subsystem);
+
+    [LibraryImport(Library, EntryPoint = "ssh_channel_write")]
+    public static unsafe partial int ChannelWrite(ChannelHandle channel, byte* data, uint length);
+
+    [LibraryImport(Library, EntryPoint = "ssh_channel_read_timeout")]
+    public static unsafe partial int ChannelRead(ChannelHandle channel, byte* destination, uint count, int isStderr, int timeoutMs);
+
     [LibraryImport(Library, EntryPoint = "sftp_new")]
     public static partial IntPtr SftpNew(SessionHandle session);
 
@@ -195,17 +213,11 @@ internal static partial class LibSsh
     [LibraryImport(Library, EntryPoint = "sftp_seek64")]
     public static partial int SftpSeek(FileHandle file, ulong offset);
 
-    [LibraryImport(Library, EntryPoint = "sftp_write")]
-    public static unsafe partial nint SftpWrite(FileHandle file, byte* buffer, nuint count);
-
     [LibraryImport(Library, EntryPoint = "sftp_async_read_begin")]
     public static partial int SftpAsyncReadBegin(FileHandle file, uint length);
 
     [LibraryImport(Library, EntryPoint = "sftp_async_read")]
     public static unsafe partial int SftpAsyncRead(FileHandle file, byte* buffer, uint length, uint id);
-
-    [LibraryImport(Library, EntryPoint = "sftp_fsync")]
-    public static partial int SftpFsync(FileHandle file);
 
     public static string ErrorOf(SessionHandle session) => Marshal.PtrToStringUTF8(GetError(session)) ?? "unknown error";
 
@@ -275,6 +287,29 @@ internal static partial class LibSsh
         }
 
         protected override void Free() => SftpFree(handle);
+    }
+
+    /// <summary>An ssh_channel of its own (closed and freed on release).</summary>
+    public sealed class ChannelHandle : ChildHandle
+    {
+        public static ChannelHandle? Create(SessionHandle session)
+        {
+            var value = ChannelNew(session);
+            if (value == IntPtr.Zero)
+            {
+                return null;
+            }
+
+            var handle = new ChannelHandle();
+            handle.Adopt(value, session);
+            return handle;
+        }
+
+        protected override void Free()
+        {
+            ChannelClose(handle);
+            ChannelFree(handle);
+        }
     }
 
     /// <summary>An sftp_file.</summary>

@@ -53,7 +53,6 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
 {
     private const int ReadBlock = 64 * 1024;
     private const int ReadsInFlight = 16;
-    private const int WriteBlock = 64 * 1024;
     /// <summary>More entries than this in one directory is taken for a hostile or broken server.</summary>
     public const int MaxListing = 1_000_000;
 
@@ -61,6 +60,7 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
     private LibSsh.SessionHandle? _session;
     private LibSsh.SftpHandle? _sftp;
     private bool _dropAfter;
+    private SftpPipelinedWriter? _writer;
 
     public string Describe(string path) =>
         $"sftp://{settings.User}@{settings.Host}:{settings.Port}{(path.StartsWith('/') ? path : "/~/" + path)}";
@@ -120,6 +120,8 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
 
     private void Drop()
     {
+        _writer?.Dispose();
+        _writer = null;
         _sftp?.Dispose();
         _session?.Dispose();
         _sftp = null;
@@ -501,31 +503,19 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             var staging = PartialDownload.StagingPath(path, size, modified);
             var held = ReadAttributes(LibSsh.SftpStat(sftp, Remote(staging)));
             var offset = held is { IsFile: true } && held.Size <= size ? held.Size : 0;
-            using (var file = LibSsh.FileHandle.Open(sftp, Remote(staging), LibSsh.WriteOnly | LibSsh.Create | (offset == 0 ? LibSsh.Truncate : 0), Convert.ToUInt32("644", 8))
-                ?? throw Failure(sftp, $"Cannot write {Describe(staging)}"))
+            input.Position = offset;
+            progress?.Report(offset);
+            try
             {
-                if (offset > 0 && LibSsh.SftpSeek(file, (ulong)offset) != LibSsh.Ok)
-                {
-                    throw Failure(sftp, $"Cannot continue {Describe(staging)}");
-                }
-
-                input.Position = offset;
-                progress?.Report(offset);
-                var buffer = new byte[WriteBlock];
-                var sent = offset;
-                int read;
-                while ((read = input.Read(buffer, 0, buffer.Length)) > 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    WriteAll(sftp, file, buffer.AsSpan(0, read), staging);
-                    sent += read;
-                    progress?.Report(sent);
-                }
-
-                if (LibSsh.SftpExtensionSupported(sftp, "fsync@openssh.com", "1") != 0 && LibSsh.SftpFsync(file) != LibSsh.Ok)
-                {
-                    throw Failure(sftp, $"Cannot flush {Describe(staging)}");
-                }
+                _writer ??= SftpPipelinedWriter.Start(_session!, settings.Timeout);
+                _writer.Upload(Remote(staging), input, offset, truncate: offset == 0, progress, cancellationToken);
+            }
+            catch
+            {
+                // Its channel may hold answers nobody will read: the next upload starts a fresh one.
+                _writer?.Dispose();
+                _writer = null;
+                throw;
             }
 
             var stored = ReadAttributes(LibSsh.SftpStat(sftp, Remote(staging)));
@@ -539,24 +529,6 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             Rename(sftp, staging, path, replace);
             return new EndpointTransfer(size, offset, null);
         }, cancellationToken);
-
-    private unsafe void WriteAll(LibSsh.SftpHandle sftp, LibSsh.FileHandle file, ReadOnlySpan<byte> data, string path)
-    {
-        fixed (byte* start = data)
-        {
-            var done = 0;
-            while (done < data.Length)
-            {
-                var written = LibSsh.SftpWrite(file, start + done, (nuint)(data.Length - done));
-                if (written <= 0)
-                {
-                    throw Failure(sftp, $"Cannot write {Describe(path)}");
-                }
-
-                done += (int)written;
-            }
-        }
-    }
 
     public Task<EndpointTransfer> DownloadAsync(string path, string localFile, bool replace, IProgress<long>? progress, CancellationToken cancellationToken) =>
         RunAsync(sftp =>
