@@ -441,7 +441,11 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
     public Task RenameAsync(string from, string to, CancellationToken cancellationToken) =>
         RunAsync(sftp => Rename(sftp, from, to, replace: false), cancellationToken);
 
-    /// <summary>posix-rename@openssh.com (which libssh uses when offered) replaces atomically; plain SFTP v3 rename refuses an existing target.</summary>
+    /// <summary>
+    /// Renames; a target that exists is an error unless <paramref name="replace"/>, and then it is
+    /// replaced atomically with posix-rename@openssh.com where offered, else by stepping the old
+    /// file aside first (it comes back if the new one cannot take its place).
+    /// </summary>
     private void Rename(LibSsh.SftpHandle sftp, string from, string to, bool replace)
     {
         var existing = ReadAttributes(LibSsh.SftpLstat(sftp, Remote(to)));
@@ -450,29 +454,40 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             throw new SftpException($"Cannot rename to {Describe(to)}: it already exists.", LibSsh.FileAlreadyExists);
         }
 
-        if (LibSsh.SftpRename(sftp, Remote(from), Remote(to)) == LibSsh.Ok)
+        if (existing is null)
         {
+            if (LibSsh.SftpRename(sftp, Remote(from), Remote(to)) != LibSsh.Ok)
+            {
+                throw Failure(sftp, $"Cannot rename {Describe(from)} to {Describe(to)}");
+            }
+
             return;
         }
 
-        // Without posix-rename the old file steps aside first, and comes back if the new one cannot take its place.
-        if (existing is { IsFile: true } && replace && LibSsh.SftpExtensionSupported(sftp, "posix-rename@openssh.com", "1") == 0)
+        var channel = Writer();
+        if (channel.Extensions.Contains("posix-rename@openssh.com"))
         {
-            var aside = to + ".sxfer-old-" + Guid.NewGuid().ToString("N")[..8];
-            if (LibSsh.SftpRename(sftp, Remote(to), Remote(aside)) == LibSsh.Ok)
-            {
-                if (LibSsh.SftpRename(sftp, Remote(from), Remote(to)) == LibSsh.Ok)
-                {
-                    LibSsh.SftpUnlink(sftp, Remote(aside));
-                    return;
-                }
+            channel.PosixRename(Remote(from), Remote(to));
+            return;
+        }
 
-                LibSsh.SftpRename(sftp, Remote(aside), Remote(to));
+        var aside = to + ".sxfer-old-" + Guid.NewGuid().ToString("N")[..8];
+        if (LibSsh.SftpRename(sftp, Remote(to), Remote(aside)) == LibSsh.Ok)
+        {
+            if (LibSsh.SftpRename(sftp, Remote(from), Remote(to)) == LibSsh.Ok)
+            {
+                LibSsh.SftpUnlink(sftp, Remote(aside));
+                return;
             }
+
+            LibSsh.SftpRename(sftp, Remote(aside), Remote(to));
         }
 
         throw Failure(sftp, $"Cannot rename {Describe(from)} to {Describe(to)}");
     }
+
+    /// <summary>The second channel (pipelined writes, extensions), opened on first use.</summary>
+    private SftpPipelinedWriter Writer() => _writer ??= SftpPipelinedWriter.Start(_session!, settings.Timeout);
 
     public Task SetModifiedAsync(string path, DateTimeOffset modified, CancellationToken cancellationToken) =>
         RunAsync(sftp => SetModified(sftp, path, modified), cancellationToken);
@@ -507,8 +522,7 @@ public sealed class SftpEndpoint(SftpSettings settings) : IFileEndpoint
             progress?.Report(offset);
             try
             {
-                _writer ??= SftpPipelinedWriter.Start(_session!, settings.Timeout);
-                _writer.Upload(Remote(staging), input, offset, truncate: offset == 0, progress, cancellationToken);
+                Writer().Upload(Remote(staging), input, offset, truncate: offset == 0, progress, cancellationToken);
             }
             catch
             {

@@ -34,12 +34,16 @@ internal sealed class SftpPipelinedWriter : IDisposable
     private readonly bool _fsync;
     private uint _nextId = 1;
 
-    private SftpPipelinedWriter(LibSsh.ChannelHandle channel, int timeoutMs, bool fsync)
+    private SftpPipelinedWriter(LibSsh.ChannelHandle channel, int timeoutMs, IReadOnlySet<string> extensions)
     {
         _channel = channel;
         _timeoutMs = timeoutMs;
-        _fsync = fsync;
+        Extensions = extensions;
+        _fsync = extensions.Contains("fsync@openssh.com");
     }
+
+    /// <summary>The extensions the server announced in its VERSION answer.</summary>
+    public IReadOnlySet<string> Extensions { get; }
 
     /// <summary>A channel running the server's sftp subsystem, past the version exchange.</summary>
     public static SftpPipelinedWriter Start(LibSsh.SessionHandle session, TimeSpan timeout)
@@ -51,7 +55,7 @@ internal sealed class SftpPipelinedWriter : IDisposable
             throw new SftpException("The server refused an SFTP channel for writing: " + LibSsh.ErrorOf(session), connectionLost: true);
         }
 
-        var writer = new SftpPipelinedWriter(channel, (int)Math.Clamp(timeout.TotalMilliseconds, 1000, int.MaxValue), fsync: false);
+        var writer = new SftpPipelinedWriter(channel, (int)Math.Clamp(timeout.TotalMilliseconds, 1000, int.MaxValue), new HashSet<string>());
         try
         {
             Span<byte> init = stackalloc byte[9];
@@ -66,16 +70,15 @@ internal sealed class SftpPipelinedWriter : IDisposable
             }
 
             // Extensions follow the version as name/data string pairs.
-            var fsync = false;
+            var extensions = new HashSet<string>(StringComparer.Ordinal);
             ReadOnlySpan<byte> rest = version.AsSpan(5);
             while (rest.Length >= 4)
             {
-                var name = ReadString(ref rest);
+                extensions.Add(Encoding.UTF8.GetString(ReadString(ref rest)));
                 _ = ReadString(ref rest);
-                fsync |= Encoding.UTF8.GetString(name) == "fsync@openssh.com";
             }
 
-            return new SftpPipelinedWriter(channel, writer._timeoutMs, fsync);
+            return new SftpPipelinedWriter(channel, writer._timeoutMs, extensions);
         }
         catch
         {
@@ -156,6 +159,24 @@ internal sealed class SftpPipelinedWriter : IDisposable
                 CloseFile(handle);
             }
         }
+    }
+
+    /// <summary>posix-rename@openssh.com: replaces an existing target atomically (plain SFTP v3 rename refuses one).</summary>
+    public void PosixRename(string from, string to)
+    {
+        var id = _nextId++;
+        var name = "posix-rename@openssh.com"u8;
+        var source = Encoding.UTF8.GetBytes(from);
+        var target = Encoding.UTF8.GetBytes(to);
+        var packet = new byte[4 + 1 + 4 + 4 + name.Length + 4 + source.Length + 4 + target.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(packet, (uint)(packet.Length - 4));
+        packet[4] = Extended;
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(5), id);
+        var at = WriteString(packet, 9, name);
+        at = WriteString(packet, at, source);
+        WriteString(packet, at, target);
+        Send(packet);
+        ExpectOk(Receive(), id, $"rename {from} to {to}");
     }
 
     private byte[] OpenFile(string path, uint flags)

@@ -80,9 +80,15 @@ public sealed class FtpEndpointTests : IAsyncLifetime
         Assert.Equal((14L, past), (stat!.Size, stat.Modified.UtcDateTime));
         Assert.Null(await ftp.StatAsync(root + "/a/missing.txt", CancellationToken.None));
 
-        // A new file does not replace one that is there.
+        // A new file does not replace one that is there; a replacement does.
         await Assert.ThrowsAsync<FtpException>(() => ftp.UploadAsync(small, root + "/a/b/large.bin", replace: false, null, CancellationToken.None));
         Assert.Equal(sha, TestFiles.Sha256(Path.Combine(onDisk, "a", "b", "large.bin")));
+        File.WriteAllText(small, "a newer version");
+        await ftp.UploadAsync(small, root + "/a/small.txt", replace: true, null, CancellationToken.None);
+        Assert.Equal("a newer version", File.ReadAllText(Path.Combine(onDisk, "a", "small.txt")));
+        File.WriteAllText(small, "hello over ftp");
+        File.SetLastWriteTimeUtc(small, past);
+        await ftp.UploadAsync(small, root + "/a/small.txt", replace: true, null, CancellationToken.None);
 
         var copy = local.Combine("copy.bin");
         await ftp.DownloadAsync(root + "/a/b/large.bin", copy, replace: false, null, CancellationToken.None);
@@ -186,6 +192,11 @@ public sealed class FtpEndpointTests : IAsyncLifetime
         Assert.Equal(3, up.Copied);
         var again = await new SyncEngine(new SyncSide(disk, source.TrimStart('/')), new SyncSide(ftp, root + "/mirror"), new SyncOptions(), NoObserver.Instance).RunAsync(CancellationToken.None);
         Assert.Equal((0, 0, 3), (again.Copied, again.Updated, again.Unchanged));
+        File.WriteAllText(Path.Combine(source, "a.txt"), "b");
+        File.SetLastWriteTimeUtc(Path.Combine(source, "a.txt"), DateTime.UtcNow.AddMinutes(1));
+        var changed = await new SyncEngine(new SyncSide(disk, source.TrimStart('/')), new SyncSide(ftp, root + "/mirror"), new SyncOptions(), NoObserver.Instance).RunAsync(CancellationToken.None);
+        Assert.Equal((0, 1), (changed.Copied, changed.Updated));
+        Assert.Equal("b", File.ReadAllText(Path.Combine(VsftpdServer.Home, root, "mirror", "a.txt")));
         Assert.True(Directory.Exists(Path.Combine(VsftpdServer.Home, root, "mirror", "empty")));
 
         var back = local.Combine("back");

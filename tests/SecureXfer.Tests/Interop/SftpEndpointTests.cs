@@ -49,6 +49,15 @@ public sealed class SftpEndpointTests(SshPeer peer) : IClassFixture<SshPeer>
         Assert.Null(await sftp.StatAsync(root + "/nothing-here", CancellationToken.None));
         await Assert.ThrowsAsync<SftpException>(() => sftp.UploadAsync(small, root + "/a/b/large.bin", replace: false, null, CancellationToken.None));
 
+        // Replacing is atomic (posix-rename) and leaves nothing behind.
+        File.WriteAllText(small, "a newer version");
+        await sftp.UploadAsync(small, root + "/a/small.txt", replace: true, null, CancellationToken.None);
+        Assert.Equal("a newer version", File.ReadAllText(Path.Combine(onDisk, "a", "small.txt")));
+        Assert.Empty(Directory.GetFiles(onDisk, "*sxfer*", SearchOption.AllDirectories));
+        File.WriteAllText(small, "hello over sftp");
+        File.SetLastWriteTimeUtc(small, past);
+        await sftp.UploadAsync(small, root + "/a/small.txt", replace: true, null, CancellationToken.None);
+
         var copy = local.Combine("copy.bin");
         var fetched = await sftp.DownloadAsync(root + "/a/b/large.bin", copy, replace: false, null, CancellationToken.None);
         Assert.Equal(9L << 20, fetched.Bytes);
@@ -174,13 +183,16 @@ public sealed class SftpEndpointTests(SshPeer peer) : IClassFixture<SshPeer>
         Assert.True(Directory.Exists(Path.Combine(TestAccount.Home, root, "mirror", "empty")));
 
         File.Delete(Path.Combine(source, "a.txt"));
+        File.WriteAllText(Path.Combine(source, "deep", "er", "ünï.txt"), "changed");
+        File.SetLastWriteTimeUtc(Path.Combine(source, "deep", "er", "ünï.txt"), DateTime.UtcNow.AddMinutes(1));
         var pruned = await Up().RunAsync(CancellationToken.None);
-        Assert.Equal(1, pruned.Deleted);
+        Assert.Equal((1, 1), (pruned.Deleted, pruned.Updated));
+        Assert.Equal("changed", File.ReadAllText(Path.Combine(TestAccount.Home, root, "mirror", "deep", "er", "ünï.txt")));
 
         var back = local.Combine("back");
         SyncEngine Down() => new(new SyncSide(sftp, root + "/mirror"), new SyncSide(disk, back.TrimStart('/')), new SyncOptions(), NoObserver.Instance);
         Assert.Equal(2, (await Down().RunAsync(CancellationToken.None)).Copied);
-        Assert.Equal("unicode", File.ReadAllText(Path.Combine(back, "deep", "er", "ünï.txt")));
+        Assert.Equal("changed", File.ReadAllText(Path.Combine(back, "deep", "er", "ünï.txt")));
         Assert.Equal(0, (await Down().RunAsync(CancellationToken.None)).Copied);
     }
 }
