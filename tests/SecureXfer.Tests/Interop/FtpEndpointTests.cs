@@ -108,41 +108,9 @@ public sealed class FtpEndpointTests : IAsyncLifetime
     [Fact]
     public async Task An_interrupted_upload_and_download_resume()
     {
-        using var local = new TempDir("sx-ftp");
         await using var ftp = new FtpEndpoint(Secure);
         var root = await VsftpdServer.NewDirectoryAsync();
-        var large = local.Combine("large.bin");
-        var sha = TestFiles.WriteRandom(large, 32L << 20);
-
-        await InterruptAsync((progress, token) => ftp.UploadAsync(large, root + "/large.bin", replace: false, progress, token));
-        var again = await ftp.UploadAsync(large, root + "/large.bin", replace: false, null, CancellationToken.None);
-        Assert.InRange(again.ResumedFrom, 1, (32L << 20) - 1);
-        Assert.Equal(sha, TestFiles.Sha256(Path.Combine(VsftpdServer.Home, root, "large.bin")));
-
-        var copy = local.Combine("copy.bin");
-        await InterruptAsync((progress, token) => ftp.DownloadAsync(root + "/large.bin", copy, replace: false, progress, token));
-        Assert.False(File.Exists(copy));
-        var fetched = await ftp.DownloadAsync(root + "/large.bin", copy, replace: false, null, CancellationToken.None);
-        Assert.InRange(fetched.ResumedFrom, 1, (32L << 20) - 1);
-        Assert.Equal(sha, TestFiles.Sha256(copy));
-    }
-
-    /// <summary>Runs a transfer and cancels it once 4 MiB have moved, as a killed client would stop.</summary>
-    private static async Task InterruptAsync(Func<IProgress<long>, CancellationToken, Task> transfer)
-    {
-        using var cancel = new CancellationTokenSource();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => transfer(new Threshold(4L << 20, cancel), cancel.Token));
-    }
-
-    private sealed class Threshold(long bytes, CancellationTokenSource cancel) : IProgress<long>
-    {
-        public void Report(long value)
-        {
-            if (value >= bytes)
-            {
-                cancel.Cancel();
-            }
-        }
+        await EndpointChecks.InterruptedTransfersResumeAsync(ftp, root, Path.Combine(VsftpdServer.Home, root));
     }
 
     [Fact]

@@ -77,40 +77,9 @@ public sealed class SftpEndpointTests(SshPeer peer) : IClassFixture<SshPeer>
     [Fact]
     public async Task An_interrupted_upload_and_download_resume()
     {
-        using var local = new TempDir("sx-sftp");
         await using var sftp = new SftpEndpoint(Pinned);
         var root = await TestAccount.NewDirectoryAsync();
-        var large = local.Combine("large.bin");
-        var sha = TestFiles.WriteRandom(large, 32L << 20);
-
-        await InterruptAsync((progress, token) => sftp.UploadAsync(large, root + "/large.bin", replace: false, progress, token));
-        var again = await sftp.UploadAsync(large, root + "/large.bin", replace: false, null, CancellationToken.None);
-        Assert.InRange(again.ResumedFrom, 1, (32L << 20) - 1);
-        Assert.Equal(sha, TestFiles.Sha256(Path.Combine(TestAccount.Home, root, "large.bin")));
-
-        var copy = local.Combine("copy.bin");
-        await InterruptAsync((progress, token) => sftp.DownloadAsync(root + "/large.bin", copy, replace: false, progress, token));
-        Assert.False(File.Exists(copy));
-        var fetched = await sftp.DownloadAsync(root + "/large.bin", copy, replace: false, null, CancellationToken.None);
-        Assert.InRange(fetched.ResumedFrom, 1, (32L << 20) - 1);
-        Assert.Equal(sha, TestFiles.Sha256(copy));
-    }
-
-    private static async Task InterruptAsync(Func<IProgress<long>, CancellationToken, Task> transfer)
-    {
-        using var cancel = new CancellationTokenSource();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => transfer(new Threshold(4L << 20, cancel), cancel.Token));
-    }
-
-    private sealed class Threshold(long bytes, CancellationTokenSource cancel) : IProgress<long>
-    {
-        public void Report(long value)
-        {
-            if (value >= bytes)
-            {
-                cancel.Cancel();
-            }
-        }
+        await EndpointChecks.InterruptedTransfersResumeAsync(sftp, root, Path.Combine(TestAccount.Home, root));
     }
 
     [Fact]
@@ -194,29 +163,5 @@ public sealed class SftpEndpointTests(SshPeer peer) : IClassFixture<SshPeer>
         Assert.Equal(2, (await Down().RunAsync(CancellationToken.None)).Copied);
         Assert.Equal("changed", File.ReadAllText(Path.Combine(back, "deep", "er", "ünï.txt")));
         Assert.Equal(0, (await Down().RunAsync(CancellationToken.None)).Copied);
-    }
-}
-
-/// <summary>An observer that ignores everything, for engine runs in tests.</summary>
-internal sealed class NoObserver : ISyncObserver
-{
-    public static readonly NoObserver Instance = new();
-
-    public void Planned(IReadOnlyList<SyncAction> plan)
-    {
-    }
-
-    public IProgress<long>? Starting(SyncAction action) => null;
-
-    public void Done(SyncAction action, EndpointTransfer? transfer)
-    {
-    }
-
-    public void Failed(SyncError error)
-    {
-    }
-
-    public void Warn(string message)
-    {
     }
 }
