@@ -420,11 +420,12 @@ public sealed class CliSyncTests(CliServer fixture) : IClassFixture<CliServer>
         var remote = CliServer.RemoteRoot();
         var source = home.Combine("src");
         Directory.CreateDirectory(source);
-        var sha = TestFiles.WriteRandom(Path.Combine(source, "big.bin"), 24L << 20);
+        var sha = TestFiles.WriteRandom(Path.Combine(source, "big.bin"), 32L << 20);
 
+        // Cut once a third has passed, so the server holds whole chunks to resume from.
         using var running = cli.StartReading(["sync", "./src", remote, "--limit-rate", "8M", "--chunk-size", "1M", "--parallel", "2", "--json"]);
         var clock = Stopwatch.StartNew();
-        while (proxy.Forwarded < (6L << 20) && clock.Elapsed < TimeSpan.FromSeconds(20))
+        while (proxy.Forwarded < (12L << 20) && clock.Elapsed < TimeSpan.FromSeconds(20))
         {
             await Task.Delay(50);
         }
@@ -434,7 +435,7 @@ public sealed class CliSyncTests(CliServer fixture) : IClassFixture<CliServer>
         Assert.True(proxy.Dropped > 0);
         Assert.Empty(run.GetProperty("errors").EnumerateArray());
         Assert.Equal(1, run.GetProperty("copied").GetInt32());
-        Assert.InRange(run.GetProperty("resumed").GetInt64(), 1, (24L << 20) - 1);
+        Assert.InRange(run.GetProperty("resumed").GetInt64(), 1, (32L << 20) - 1);
         Assert.Equal(sha, TestFiles.Sha256(OnServer(remote + "/big.bin")));
         await running.Process.WaitForExitAsync();
         Assert.Equal(0, running.Process.ExitCode);
