@@ -176,6 +176,7 @@ internal static class SecureXferHostExtensions
 
     public static void UseSecureXfer(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRateLimiter();
