@@ -252,12 +252,21 @@ internal static partial class LibSsh
         {
         }
 
-        protected void Adopt(IntPtr value, SafeHandle parent)
+        /// <summary>A handle of type <typeparamref name="T"/> for what libssh returned, holding <paramref name="parent"/>; null when libssh returned nothing.</summary>
+        protected static T? Wrap<T>(IntPtr value, SafeHandle parent)
+            where T : ChildHandle, new()
         {
+            if (value == IntPtr.Zero)
+            {
+                return null;
+            }
+
+            var handle = new T();
             var added = false;
             parent.DangerousAddRef(ref added);
-            _parent = parent;
-            SetHandle(value);
+            handle._parent = parent;
+            handle.SetHandle(value);
+            return handle;
         }
 
         protected abstract void Free();
@@ -273,18 +282,8 @@ internal static partial class LibSsh
     /// <summary>An sftp_session over an ssh_session.</summary>
     public sealed class SftpHandle : ChildHandle
     {
-        public static SftpHandle? Create(SessionHandle session)
-        {
-            var value = SftpNew(session);
-            if (value == IntPtr.Zero)
-            {
-                return null;
-            }
-
-            var handle = new SftpHandle();
-            handle.Adopt(value, session);
-            return handle;
-        }
+        public static SftpHandle? Create(SessionHandle session) =>
+            Wrap<SftpHandle>(SftpNew(session), session);
 
         protected override void Free() => SftpFree(handle);
     }
@@ -292,18 +291,8 @@ internal static partial class LibSsh
     /// <summary>An ssh_channel of its own (closed and freed on release).</summary>
     public sealed class ChannelHandle : ChildHandle
     {
-        public static ChannelHandle? Create(SessionHandle session)
-        {
-            var value = ChannelNew(session);
-            if (value == IntPtr.Zero)
-            {
-                return null;
-            }
-
-            var handle = new ChannelHandle();
-            handle.Adopt(value, session);
-            return handle;
-        }
+        public static ChannelHandle? Create(SessionHandle session) =>
+            Wrap<ChannelHandle>(ChannelNew(session), session);
 
         protected override void Free()
         {
@@ -315,18 +304,8 @@ internal static partial class LibSsh
     /// <summary>An sftp_file.</summary>
     public sealed class FileHandle : ChildHandle
     {
-        public static FileHandle? Open(SftpHandle sftp, string path, int access, uint mode)
-        {
-            var value = SftpOpen(sftp, path, access, mode);
-            if (value == IntPtr.Zero)
-            {
-                return null;
-            }
-
-            var handle = new FileHandle();
-            handle.Adopt(value, sftp);
-            return handle;
-        }
+        public static FileHandle? Open(SftpHandle sftp, string path, int access, uint mode) =>
+            Wrap<FileHandle>(SftpOpen(sftp, path, access, mode), sftp);
 
         protected override void Free() => SftpClose(handle);
     }
@@ -334,18 +313,8 @@ internal static partial class LibSsh
     /// <summary>An sftp_dir.</summary>
     public sealed class DirectoryHandle : ChildHandle
     {
-        public static DirectoryHandle? Open(SftpHandle sftp, string path)
-        {
-            var value = SftpOpenDirectory(sftp, path);
-            if (value == IntPtr.Zero)
-            {
-                return null;
-            }
-
-            var handle = new DirectoryHandle();
-            handle.Adopt(value, sftp);
-            return handle;
-        }
+        public static DirectoryHandle? Open(SftpHandle sftp, string path) =>
+            Wrap<DirectoryHandle>(SftpOpenDirectory(sftp, path), sftp);
 
         protected override void Free() => SftpCloseDirectory(handle);
     }

@@ -31,19 +31,18 @@ internal sealed class SftpPipelinedWriter : IDisposable
 
     private readonly LibSsh.ChannelHandle _channel;
     private readonly int _timeoutMs;
-    private readonly bool _fsync;
     private uint _nextId = 1;
 
-    private SftpPipelinedWriter(LibSsh.ChannelHandle channel, int timeoutMs, IReadOnlySet<string> extensions)
+    private SftpPipelinedWriter(LibSsh.ChannelHandle channel, int timeoutMs)
     {
         _channel = channel;
         _timeoutMs = timeoutMs;
-        Extensions = extensions;
-        _fsync = extensions.Contains("fsync@openssh.com");
     }
 
     /// <summary>The extensions the server announced in its VERSION answer.</summary>
-    public IReadOnlySet<string> Extensions { get; }
+    public IReadOnlySet<string> Extensions { get; private set; } = new HashSet<string>();
+
+    private bool Fsync => Extensions.Contains("fsync@openssh.com");
 
     /// <summary>A channel running the server's sftp subsystem, past the version exchange.</summary>
     public static SftpPipelinedWriter Start(LibSsh.SessionHandle session, TimeSpan timeout)
@@ -55,7 +54,7 @@ internal sealed class SftpPipelinedWriter : IDisposable
             throw new SftpException("The server refused an SFTP channel for writing: " + LibSsh.ErrorOf(session), connectionLost: true);
         }
 
-        var writer = new SftpPipelinedWriter(channel, (int)Math.Clamp(timeout.TotalMilliseconds, 1000, int.MaxValue), new HashSet<string>());
+        var writer = new SftpPipelinedWriter(channel, (int)Math.Clamp(timeout.TotalMilliseconds, 1000, int.MaxValue));
         try
         {
             Span<byte> init = stackalloc byte[9];
@@ -78,7 +77,8 @@ internal sealed class SftpPipelinedWriter : IDisposable
                 _ = ReadString(ref rest);
             }
 
-            return new SftpPipelinedWriter(channel, writer._timeoutMs, extensions);
+            writer.Extensions = extensions;
+            return writer;
         }
         catch
         {
@@ -136,7 +136,7 @@ internal sealed class SftpPipelinedWriter : IDisposable
                 }
             }
 
-            if (_fsync)
+            if (Fsync)
             {
                 var id = _nextId++;
                 var name = "fsync@openssh.com"u8;
