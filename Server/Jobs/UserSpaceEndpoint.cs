@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Storage;
 using SecureXfer.Server.Transfers;
@@ -24,8 +23,7 @@ internal sealed class UserSpaceEndpoint(AuthenticatedUser user, FileService file
 
     public Task<TimeSpan> ModifiedPrecisionAsync(string directory, CancellationToken cancellationToken) => Task.FromResult(TimeSpan.FromTicks(1));
 
-    public bool AcceptsName(string name) =>
-        EndpointPaths.IsUsableName(name) && RemotePath.TryParse("/" + name, out var path, out _) && path.Name == name.Normalize(NormalizationForm.FormC);
+    public bool AcceptsName(string name) => SecureXferEndpoint.AcceptsRemoteName(name);
 
     public bool RunsConcurrently(long size) => false;
 
@@ -35,7 +33,7 @@ internal sealed class UserSpaceEndpoint(AuthenticatedUser user, FileService file
     {
         try
         {
-            return ToEntry(await files.StatAsync(user, PathOf(path), cancellationToken).ConfigureAwait(false));
+            return SecureXferEndpoint.ToEntry(await files.StatAsync(user, PathOf(path), cancellationToken).ConfigureAwait(false));
         }
         catch (SxpException ex) when (ex.Code == ErrorCode.NotFound)
         {
@@ -44,10 +42,7 @@ internal sealed class UserSpaceEndpoint(AuthenticatedUser user, FileService file
     }
 
     public async Task<IReadOnlyList<EndpointEntry>> ListAsync(string path, CancellationToken cancellationToken) =>
-        [.. (await files.ListAsync(user, PathOf(path), cancellationToken).ConfigureAwait(false)).Select(ToEntry)];
-
-    private static EndpointEntry ToEntry(RemoteEntry entry) =>
-        new(entry.Name, entry.Type == EntryType.Dir ? EntryKind.Directory : EntryKind.File, entry.Size, entry.Modified, entry.Sha256);
+        [.. (await files.ListAsync(user, PathOf(path), cancellationToken).ConfigureAwait(false)).Select(SecureXferEndpoint.ToEntry)];
 
     public Task MkdirAsync(string path, CancellationToken cancellationToken)
     {

@@ -17,7 +17,10 @@ public sealed class SecureXferEndpoint(SxpClient client, string root, TransferOp
     public Task<TimeSpan> ModifiedPrecisionAsync(string directory, CancellationToken cancellationToken) => Task.FromResult(TimeSpan.FromTicks(1));
 
     /// <summary>What the server's path rules accept as one name: no control characters or backslashes, at most 255 bytes.</summary>
-    public bool AcceptsName(string name) =>
+    public bool AcceptsName(string name) => AcceptsRemoteName(name);
+
+    /// <summary>What the server's path rules accept as one name (the same for every front-end of a SecureXfer space).</summary>
+    public static bool AcceptsRemoteName(string name) =>
         EndpointPaths.IsUsableName(name) && RemotePath.TryParse("/" + name, out var path, out _) && path.Name == name.Normalize(System.Text.NormalizationForm.FormC);
 
     /// <summary>The server path of a relative endpoint path.</summary>
@@ -43,7 +46,8 @@ public sealed class SecureXferEndpoint(SxpClient client, string root, TransferOp
         return [.. entries.Select(ToEntry)];
     }
 
-    private static EndpointEntry ToEntry(RemoteEntry entry) =>
+    /// <summary>A SecureXfer listing entry (with its recorded SHA-256) as an endpoint entry.</summary>
+    public static EndpointEntry ToEntry(RemoteEntry entry) =>
         new(entry.Name, entry.Type == EntryType.Dir ? EntryKind.Directory : EntryKind.File, entry.Size, entry.Modified, entry.Sha256);
 
     public Task MkdirAsync(string path, CancellationToken cancellationToken) =>
