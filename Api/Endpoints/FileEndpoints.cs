@@ -123,7 +123,7 @@ internal static class FileEndpoints
 
     /// <summary>Streams the body into a staging file while hashing it, then commits it like a PUT over SXP.</summary>
     private static async Task<Created<RemoteEntry>> UploadAsync(
-        string path, HttpContext http, UploadService uploads, IOptions<SecureXferOptions> options, CancellationToken cancellationToken, bool overwrite = true)
+        string path, HttpContext http, UploadService uploads, DiskSpace space, IOptions<SecureXferOptions> options, CancellationToken cancellationToken, bool overwrite = true)
     {
         var remote = RemotePath.Parse(path);
         var limit = options.Value.HttpUploadMaxBytes;
@@ -157,6 +157,7 @@ internal static class FileEndpoints
                     }
 
                     hash.AppendData(buffer, 0, read);
+                    space.EnsureRoom(read);
                     await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 }
             }

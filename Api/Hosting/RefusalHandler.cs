@@ -48,6 +48,18 @@ internal sealed class RefusalHandler(IProblemDetailsService problems) : IExcepti
             });
         }
 
+        if (SecureXfer.Server.Storage.StorageErrors.IsStorageFull(exception))
+        {
+            // A database or file write that found the disk full (past the upload reserve): said as such, not as a 500.
+            httpContext.Response.StatusCode = StatusCodes.Status507InsufficientStorage;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                ProblemDetails = new ProblemDetails { Status = StatusCodes.Status507InsufficientStorage, Title = "Server storage full", Detail = "The server is out of disk space.", Type = "urn:securexfer:" + ErrorCode.StorageFull },
+                Exception = exception,
+            });
+        }
+
         if (exception is not AccountException refused)
         {
             return false;

@@ -197,7 +197,9 @@ internal static class SecureXferHostExtensions
         app.Services.GetRequiredService<PrometheusExporter>();
         var accounts = app.Services.GetRequiredService<AccountService>();
         await accounts.EnsureInitialAdminAsync(state.Data, Environment.GetEnvironmentVariable(AccountService.AdminPasswordVariable), Announce, CancellationToken.None);
-        await app.Services.GetRequiredService<UploadService>().ReconcileStagingAsync(CancellationToken.None);
+        var reconciler = app.Services.GetRequiredService<StorageReconciler>();
+        await reconciler.RunAsync(CancellationToken.None);
+        app.Lifetime.ApplicationStopped.Register(reconciler.MarkStopped);
 
         await app.StartAsync();
         var https = (IPEndPoint)state.Https!.EndPoint;

@@ -80,6 +80,18 @@ public sealed class SecureXferOptions
     /// <summary>Below this much free space in the data directory's file system, <c>/health</c> reports not ready.</summary>
     public long MinFreeDiskBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Free space in the data directory's file system that uploads may not use: it stays for the
+    /// database, commits and logs, so logins and downloads keep working when uploads fill the disk.
+    /// </summary>
+    public long StorageReserveBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>bcrypt work factor for new password hashes.</summary>
     public int BcryptCost { get; set; } = 12;
+
+    /// <summary>
+    /// For fault-injection tests only: the server kills itself (SIGKILL) when it reaches this step of
+    /// a write ("upload.renamed", or "upload.chunk-written@3" for the third time). Empty in any real deployment.
+    /// </summary>
+    public string? CrashAt { get; set; }
 }

@@ -28,7 +28,10 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<CredentialService>();
         services.AddSingleton<LoginGuard>();
         services.AddSingleton<Audit.AuditLog>();
+        services.AddSingleton<Diagnostics.CrashPoints>();
         services.AddSingleton<UserRoots>();
+        services.AddSingleton<DiskSpace>();
+        services.AddSingleton<StorageReconciler>();
         services.AddSingleton<FileService>();
         services.AddSingleton<UploadService>();
         services.AddSingleton<UserAdminService>();

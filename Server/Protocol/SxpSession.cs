@@ -204,7 +204,7 @@ internal sealed partial class SxpSession(
             await SendErrorAsync(header.StreamId, ex.Code, ex.Message).ConfigureAwait(false);
             return ex.Code is not (ErrorCode.BadFrame or ErrorCode.AuthRequired or ErrorCode.AuthFailed);
         }
-        catch (IOException ex) when (StorageErrors.IsDiskFull(ex))
+        catch (Exception ex) when (StorageErrors.IsStorageFull(ex))
         {
             await SendErrorAsync(header.StreamId, ErrorCode.StorageFull, "The server is out of disk space.").ConfigureAwait(false);
             return true;

@@ -26,6 +26,9 @@ public sealed class DataDirectory
 
     public string InitialAdminPassword => Path.Combine(Root, "initial-admin-password");
 
+    /// <summary>Present while a server runs on this directory; found at start-up, it means the last run did not stop cleanly.</summary>
+    public string RunningMarker => Path.Combine(Root, "server.running");
+
     /// <summary>
     /// Creates the layout, and makes the root and the database private to the server's account
     /// even when the directory already existed (a container volume, say) with looser modes.

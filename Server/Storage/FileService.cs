@@ -260,7 +260,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
         }
     }
 
-    private static async Task<string> HashHandleAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size, CancellationToken cancellationToken)
+    internal static async Task<string> HashHandleAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size, CancellationToken cancellationToken)
     {
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         await HashText.AppendRangeAsync(handle, sha, 0, size, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+
 namespace SecureXfer.Server.Storage;
 
 /// <summary>Recognises storage failures that deserve their own answer.</summary>
@@ -5,6 +7,7 @@ public static class StorageErrors
 {
     private const int Enospc = 28;
     private const int Edquot = 122;
+    private const int SqliteFull = 13;
 
     public static bool IsDiskFull(IOException exception)
     {
@@ -12,5 +15,19 @@ public static class StorageErrors
         return code is Enospc or Edquot
             || exception.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
             || exception.Message.Contains("quota exceeded", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>A file write or a database write (however wrapped) that failed for want of space.</summary>
+    public static bool IsStorageFull(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if ((current is IOException io && IsDiskFull(io)) || current is SqliteException { SqliteErrorCode: SqliteFull })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

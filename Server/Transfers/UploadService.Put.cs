@@ -64,6 +64,7 @@ public sealed partial class UploadService
             throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch: the server received {actual}, the client declared {request.Sha256.ToLowerInvariant()}. Nothing was stored.");
         }
 
+        space.EnsureRoom(bytes.Length);
         var staging = NewPutStagingPath();
         try
         {
@@ -221,6 +222,8 @@ public sealed partial class UploadService
             sizes = await db.Files.Where(f => f.OwnerId == user.Id && paths.Contains(f.Path)).ToDictionaryAsync(f => f.Path, f => f.Size, StringComparer.Ordinal).ConfigureAwait(false);
         }
 
+        // Only a replacing PUT can go over a file that has a record.
+        await MarkInFlightAsync(db, user.Id, puts.Where(p => p.Replace).Select(p => p.Path.Value).Distinct().ToList(), CancellationToken.None).ConfigureAwait(false);
         var placed = new List<(StagedPut Put, RemoteEntry Entry, FileRecord Record)>();
         var superseded = new List<(StagedPut Put, RemoteEntry Entry)>();
         foreach (var put in puts)
@@ -284,12 +287,14 @@ public sealed partial class UploadService
             }
         }
 
+        crash.Hit(Diagnostics.CrashPoints.PutRenamed);
         var placedPaths = placed.Select(p => p.Put.Path.Value).ToList();
         await using (var transaction = await db.Database.BeginTransactionAsync().ConfigureAwait(false))
         {
             await db.Files.Where(f => f.OwnerId == user.Id && placedPaths.Contains(f.Path)).ExecuteDeleteAsync().ConfigureAwait(false);
             db.Files.AddRange(placed.Select(p => p.Record));
             await db.SaveChangesAsync().ConfigureAwait(false);
+            crash.Hit(Diagnostics.CrashPoints.PutRecording);
             await transaction.CommitAsync().ConfigureAwait(false);
         }
 

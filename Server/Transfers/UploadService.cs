@@ -28,6 +28,8 @@ public sealed partial class UploadService(
     IOptions<SecureXferOptions> options,
     TimeProvider time,
     Observability.ServerMetrics metrics,
+    Diagnostics.CrashPoints crash,
+    DiskSpace space,
     ILogger<UploadService> logger)
 {
     /// <summary>Most chunks one upload may have; the server raises the chunk size to stay below it.</summary>
@@ -152,6 +154,7 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.BadRequest, $"Chunk {index} must be {upload.ChunkLength(index)} bytes, not {bytes.Length}.");
         }
 
+        space.EnsureRoom(bytes.Length);
         var stored = upload.Direct is not null && DirectIo.IsAligned(offset, bytes.Length)
             ? await WriteDirectAsync(upload, index, offset, crc, bytes, cancellationToken).ConfigureAwait(false)
             : await WriteBufferedAsync(upload, index, offset, crc, bytes, cancellationToken).ConfigureAwait(false);
@@ -159,6 +162,8 @@ public sealed partial class UploadService(
         {
             return false;
         }
+
+        crash.Hit(Diagnostics.CrashPoints.UploadChunkWritten);
 
         if (upload.UnsavedCount >= SaveEvery || time.GetElapsedTime(upload.LastSavedAt) > SaveInterval)
         {
@@ -224,6 +229,7 @@ public sealed partial class UploadService(
                 throw new SxpException(ErrorCode.IntegrityFailed, $"SHA-256 mismatch: the server received {actual}, the client declared {sha256.ToLowerInvariant()}. Nothing was stored.");
             }
 
+            crash.Hit(Diagnostics.CrashPoints.UploadVerified);
             FileTimes.Apply(upload.Handle, modifiedUtc);
             RandomAccess.FlushToDisk(upload.Handle);
             upload.Dispose();
@@ -240,8 +246,10 @@ public sealed partial class UploadService(
             }
 
             roots.EnsureParents(user.Id, upload.Path);
+            await MarkInFlightAsync(db, user.Id, [upload.Path.Value], cancellationToken).ConfigureAwait(false);
             File.Move(upload.StagingPath, target, overwrite: true);
             Durability.FlushDirectory(Path.GetDirectoryName(target)!);
+            crash.Hit(Diagnostics.CrashPoints.UploadRenamed);
 
             var info = new FileInfo(target);
             await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
@@ -257,6 +265,7 @@ public sealed partial class UploadService(
                 });
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 await db.UploadSessions.Where(s => s.Id == upload.Id).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+                crash.Hit(Diagnostics.CrashPoints.UploadRecording);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -541,6 +550,19 @@ public sealed partial class UploadService(
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.UpdatedAt, now), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Before files are renamed over these paths, their records are marked in flight (a modification
+    /// time no file has), so a crash between the rename and the new record cannot leave the old
+    /// hash standing for new content: the record only counts towards the quota until it is
+    /// replaced, or until the start-up reconciliation hashes the file that is actually there.
+    /// </summary>
+    private static async Task MarkInFlightAsync(SecureXferDbContext db, long ownerId, IReadOnlyCollection<string> paths, CancellationToken cancellationToken) =>
+        await db.Files.Where(f => f.OwnerId == ownerId && paths.Contains(f.Path))
+            .ExecuteUpdateAsync(u => u.SetProperty(f => f.ModifiedTicks, InFlightTicks), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The modification time of a record whose file is being replaced.</summary>
+    private const long InFlightTicks = -1;
 
     private async Task DiscardAsync(SecureXferDbContext db, string uploadId)
     {

@@ -145,6 +145,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return clock.Elapsed;
     }
 
+    /// <summary>Waits for the server to exit by itself (a crash point, a fatal error).</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException("Not started.");
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+    }
+
     public int ProcessId => _process?.Id ?? throw new InvalidOperationException("Not started.");
 
     public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;

@@ -1,0 +1,128 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using SecureXfer.Server.Persistence;
+using SecureXfer.Server.Transfers;
+using SecureXfer.Shared.Paths;
+
+namespace SecureXfer.Server.Storage;
+
+/// <summary>
+/// Brings the database back in step with the disk at start-up. Always: staged uploads without a
+/// session are deleted and sessions without staged data dropped. After an unclean stop (the
+/// running marker is still there): every user's tree is walked, and each file whose record is
+/// missing, stale or marked in flight is hashed and recorded again, while records of files that
+/// are gone are dropped. A crash at any step of a write leaves at worst such a record, so after
+/// this pass every file has its true hash and quota accounting matches what is on disk.
+/// </summary>
+public sealed partial class StorageReconciler(
+    IDbContextFactory<SecureXferDbContext> dbFactory,
+    DataDirectory data,
+    UploadService uploads,
+    ILogger<StorageReconciler> logger)
+{
+    private const int SaveEvery = 500;
+
+    /// <summary>Reconciles, then marks the data directory as in use until <see cref="MarkStopped"/>.</summary>
+    public async Task<ReconcileReport?> RunAsync(CancellationToken cancellationToken)
+    {
+        await uploads.ReconcileStagingAsync(cancellationToken).ConfigureAwait(false);
+        ReconcileReport? report = null;
+        if (File.Exists(data.RunningMarker))
+        {
+            report = await ReconcileTreesAsync(cancellationToken).ConfigureAwait(false);
+            LogReconciled(logger, report.Files, report.Rehashed, report.Dropped);
+        }
+
+        await File.WriteAllTextAsync(data.RunningMarker, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        Durability.FlushDirectory(data.Root);
+        return report;
+    }
+
+    /// <summary>A clean stop: the next start need not walk the trees.</summary>
+    public void MarkStopped() => File.Delete(data.RunningMarker);
+
+    public async Task<ReconcileReport> ReconcileTreesAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var users = await db.Users.Select(u => u.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var total = new ReconcileReport(0, 0, 0);
+        foreach (var userId in users)
+        {
+            var root = Path.Combine(data.Files, userId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (Directory.Exists(root))
+            {
+                total += await ReconcileUserAsync(userId, root, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                total += new ReconcileReport(0, 0, await db.Files.Where(f => f.OwnerId == userId).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return total;
+    }
+
+    private async Task<ReconcileReport> ReconcileUserAsync(long userId, string root, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var records = await db.Files.Where(f => f.OwnerId == userId).ToDictionaryAsync(f => f.Path, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+        int files = 0, rehashed = 0, pending = 0;
+        var walk = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            AttributesToSkip = FileAttributes.ReparsePoint,
+            IgnoreInaccessible = true,
+            ReturnSpecialDirectories = false,
+        };
+        foreach (var file in new DirectoryInfo(root).EnumerateFiles("*", walk))
+        {
+            var relative = Path.GetRelativePath(root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
+            if (!RemotePath.TryParse("/" + relative, out var path, out _) || path.Value != "/" + relative)
+            {
+                continue;
+            }
+
+            files++;
+            var found = records.Remove(path.Value, out var record);
+            if (found && record!.Size == file.Length && record.ModifiedTicks == file.LastWriteTimeUtc.Ticks)
+            {
+                continue;
+            }
+
+            using (var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan))
+            {
+                var size = RandomAccess.GetLength(handle);
+                var modified = File.GetLastWriteTimeUtc(handle).Ticks;
+                var sha256 = await FileService.HashHandleAsync(handle, size, cancellationToken).ConfigureAwait(false);
+                if (record is null)
+                {
+                    db.Files.Add(new FileRecord { OwnerId = userId, Path = path.Value, Size = size, Sha256 = sha256, ModifiedTicks = modified });
+                }
+                else
+                {
+                    (record.Size, record.Sha256, record.ModifiedTicks) = (size, sha256, modified);
+                }
+            }
+
+            rehashed++;
+            if (++pending >= SaveEvery)
+            {
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                pending = 0;
+            }
+        }
+
+        db.Files.RemoveRange(records.Values);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return new ReconcileReport(files, rehashed, records.Count);
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "The previous run did not stop cleanly; storage reconciled: {Files} files checked, {Rehashed} hashed again, {Dropped} records of missing files dropped")]
+    private static partial void LogReconciled(ILogger logger, int files, int rehashed, int dropped);
+}
+
+/// <summary>What a reconciliation pass found: files on disk, files hashed again, and records dropped because their file was gone.</summary>
+public sealed record ReconcileReport(int Files, int Rehashed, int Dropped)
+{
+    public static ReconcileReport operator +(ReconcileReport a, ReconcileReport b) => new(a.Files + b.Files, a.Rehashed + b.Rehashed, a.Dropped + b.Dropped);
+}
