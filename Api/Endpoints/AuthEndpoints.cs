@@ -62,13 +62,11 @@ internal static class AuthEndpoints
     private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(
         LoginRequest request, HttpContext http, AccountService accounts, CredentialService credentials, LoginGuard guard, CancellationToken cancellationToken)
     {
-        var address = http.Connection.RemoteIpAddress?.ToString();
+        var address = LoginGuard.AddressOf(http.Connection.RemoteIpAddress);
         if (await guard.BannedUntilAsync(request.Username, address, cancellationToken) is { } until)
         {
             http.AuditAnonymous("auth.login", await accounts.ExistsAsync(request.Username, cancellationToken) ? request.Username : "(no such account)", "banned");
-            var wait = Math.Max(1, (int)Math.Ceiling((until - DateTimeOffset.UtcNow).TotalSeconds));
-            http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return TypedResults.Problem(title: "Too many failed logins", detail: $"Too many failed logins for this account or from this address; try again in {wait} s.", statusCode: StatusCodes.Status429TooManyRequests);
+            return Banned(http, until);
         }
 
         var user = await accounts.LoginAsync(request.Username, request.Password, cancellationToken);
@@ -93,13 +91,32 @@ internal static class AuthEndpoints
         return TypedResults.Ok(ToResponse(await credentials.IssueAsync(user, cancellationToken)));
     }
 
-    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> RefreshAsync(RefreshRequest request, HttpContext http, CredentialService credentials, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> RefreshAsync(RefreshRequest request, HttpContext http, CredentialService credentials, LoginGuard guard, CancellationToken cancellationToken)
     {
+        var address = LoginGuard.AddressOf(http.Connection.RemoteIpAddress);
+        if (await guard.BannedUntilAsync(null, address, cancellationToken) is { } until)
+        {
+            http.AuditAnonymous("auth.refresh", null, "banned");
+            return Banned(http, until);
+        }
+
         var issued = await credentials.RefreshAsync(request.RefreshToken, cancellationToken);
         http.AuditAnonymous("auth.refresh", null, issued is null ? "failed" : "ok");
-        return issued is null
-            ? TypedResults.Problem(title: "Refresh failed", detail: "The refresh token is not valid; log in again.", statusCode: StatusCodes.Status401Unauthorized)
-            : TypedResults.Ok(ToResponse(issued));
+        if (issued is null)
+        {
+            await guard.CredentialRefusedAsync(address, cancellationToken);
+            return TypedResults.Problem(title: "Refresh failed", detail: "The refresh token is not valid; log in again.", statusCode: StatusCodes.Status401Unauthorized);
+        }
+
+        return TypedResults.Ok(ToResponse(issued));
+    }
+
+    /// <summary>The answer while an account or address is banned for failed logins: 429 with Retry-After.</summary>
+    internal static ProblemHttpResult Banned(HttpContext http, DateTimeOffset until)
+    {
+        var wait = Math.Max(1, (int)Math.Ceiling((until - DateTimeOffset.UtcNow).TotalSeconds));
+        http.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(title: "Too many failed logins", detail: $"Too many failed logins for this account or from this address; try again in {wait} s.", statusCode: StatusCodes.Status429TooManyRequests);
     }
 
     private static async Task<NoContent> LogoutAsync(HttpContext http, CredentialService credentials, CancellationToken cancellationToken, LogoutRequest? request = null)

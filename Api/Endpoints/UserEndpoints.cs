@@ -136,10 +136,39 @@ internal static class UserEndpoints
         return TypedResults.Ok(ToResponse(user));
     }
 
-    private static async Task<NoContent> ChangeOwnPasswordAsync(ChangePasswordRequest request, HttpContext http, UserAdminService admin, CancellationToken cancellationToken)
+    /// <summary>
+    /// Confirming with the current password is a password check like a login, so it goes through
+    /// the same guard: failures count against the account and the address, and a ban refuses it.
+    /// </summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> ChangeOwnPasswordAsync(
+        ChangePasswordRequest request, HttpContext http, UserAdminService admin, LoginGuard guard, CancellationToken cancellationToken)
     {
-        await admin.ChangeOwnPasswordAsync(http.ActingUser().Id, request.CurrentPassword, request.NewPassword, cancellationToken);
-        http.Audit("user.password", http.ActingUser().Username, detail: "changed by the user");
+        var me = http.ActingUser();
+        var address = LoginGuard.AddressOf(http.Connection.RemoteIpAddress);
+        if (await guard.BannedUntilAsync(me.Username, address, cancellationToken) is { } until)
+        {
+            http.Audit("user.password", me.Username, outcome: "banned");
+            return AuthEndpoints.Banned(http, until);
+        }
+
+        try
+        {
+            await admin.ChangeOwnPasswordAsync(me.Id, request.CurrentPassword, request.NewPassword, cancellationToken);
+        }
+        catch (AccountException refused) when (refused.Error == AccountError.WrongPassword)
+        {
+            http.Audit("user.password", me.Username, outcome: "failed");
+            var delay = await guard.FailedAsync(me.Username, address, cancellationToken);
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, cancellationToken);
+            }
+
+            throw;
+        }
+
+        await guard.SucceededAsync(me.Username, cancellationToken);
+        http.Audit("user.password", me.Username, detail: "changed by the user");
         return TypedResults.NoContent();
     }
 

@@ -10,7 +10,7 @@ namespace SecureXfer.Api.Hosting;
 /// REST authentication with an API key (<c>Authorization: Bearer sxk_...</c>), through the same
 /// account checks as SXP: the key must exist, match, be live, and belong to an enabled user.
 /// </summary>
-internal sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccountService accounts)
+internal sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccountService accounts, LoginGuard guard)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -28,11 +28,18 @@ internal sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions>
             return AuthenticateResult.NoResult();
         }
 
+        var address = LoginGuard.AddressOf(Context.Connection.RemoteIpAddress);
+        if (await guard.BannedUntilAsync(null, address, Context.RequestAborted) is not null)
+        {
+            return AuthenticateResult.Fail("Too many failed logins from this address.");
+        }
+
         var key = Context.Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim();
         var identity = await accounts.ValidateTokenAsync(key);
         var user = identity is null ? null : await accounts.ResolveAsync(identity, Context.RequestAborted);
         if (identity is null || user is null)
         {
+            await guard.CredentialRefusedAsync(address, Context.RequestAborted);
             return AuthenticateResult.Fail("The API key is not valid.");
         }
 

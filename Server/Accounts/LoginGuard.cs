@@ -63,6 +63,24 @@ public sealed partial class LoginGuard(
         return delay;
     }
 
+    /// <summary>
+    /// A credential that is not a password (an access token, a refresh token, an API key) was
+    /// refused: counted against the address, so guessing through any door leads to the same ban,
+    /// and the answer is held back like a failed login's.
+    /// </summary>
+    public async Task CredentialRefusedAsync(string? address, CancellationToken cancellationToken)
+    {
+        var delay = await FailedAsync(null, address, cancellationToken).ConfigureAwait(false);
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The form of a client address the guard counts: IPv4-mapped IPv6 addresses as plain IPv4, so REST and SXP agree.</summary>
+    public static string? AddressOf(System.Net.IPAddress? address) =>
+        address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+
     /// <summary>A good login clears the account's failures (not the address's: one known password must not excuse guessing others).</summary>
     public async Task SucceededAsync(string username, CancellationToken cancellationToken)
     {

@@ -19,6 +19,7 @@ namespace SecureXfer.Server.Protocol;
 /// </summary>
 public sealed partial class SxpConnectionHandler(
     AccountService accounts,
+    LoginGuard guard,
     FileService files,
     UploadService uploads,
     ServerMetrics metrics,
@@ -36,7 +37,7 @@ public sealed partial class SxpConnectionHandler(
             return;
         }
 
-        var session = new SxpSession(connection, accounts, files, uploads, metrics, audit, options.Value, logger);
+        var session = new SxpSession(connection, accounts, guard, files, uploads, metrics, audit, options.Value, logger);
         metrics.SessionOpened();
         try
         {

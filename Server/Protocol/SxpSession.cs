@@ -26,6 +26,7 @@ namespace SecureXfer.Server.Protocol;
 internal sealed partial class SxpSession(
     ConnectionContext connection,
     AccountService accounts,
+    LoginGuard guard,
     FileService files,
     UploadService uploads,
     ServerMetrics metrics,
@@ -246,12 +247,20 @@ internal sealed partial class SxpSession(
         }
 
         var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.AuthRequest);
+        var address = LoginGuard.AddressOf((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address);
+        if (await guard.BannedUntilAsync(null, address, Closed).ConfigureAwait(false) is not null)
+        {
+            Audit("sxp.auth", null, "banned", null);
+            throw new SxpException(ErrorCode.AuthFailed, "Too many failed logins from this address; try again later.");
+        }
+
         _identity = await accounts.ValidateTokenAsync(request.Token).ConfigureAwait(false);
         _user = _identity is null ? null : await accounts.ResolveAsync(_identity, Closed).ConfigureAwait(false);
         Audit("sxp.auth", null, _user is null ? "failed" : "ok", _identity?.FindFirst(AccountService.ApiKeyClaim) is { } key ? "api key " + key.Value : null);
         if (_user is null)
         {
             LogAuthFailed(logger, connection.ConnectionId);
+            await guard.CredentialRefusedAsync(address, Closed).ConfigureAwait(false);
             throw new SxpException(ErrorCode.AuthFailed, "The token was not accepted. Log in again.");
         }
 
@@ -446,6 +455,12 @@ internal sealed partial class SxpSession(
         var end = request.Offset + length;
         while (offset < end)
         {
+            if (!await AccountStillGoodAsync().ConfigureAwait(false))
+            {
+                // A long download is one frame on the read loop: it checks the account as it goes.
+                throw new SxpException(ErrorCode.AuthFailed, "The account was disabled or its credentials changed.");
+            }
+
             var want = (int)Math.Min(DownloadPiece, end - offset);
             var memory = _output.GetMemory(prefix + want);
             var read = reader.Read(memory.Slice(prefix, want), offset);

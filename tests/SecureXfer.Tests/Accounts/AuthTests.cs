@@ -161,20 +161,3 @@ public sealed class AuthTests(ServerFixture fixture) : IClassFixture<ServerFixtu
     private static string Base64Url(string text) =>
         Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
-
-public sealed class SessionRevocationTests
-{
-    [Fact]
-    public async Task Disabling_an_account_ends_its_open_SXP_sessions()
-    {
-        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string> { ["SecureXfer__AccountRecheckInterval"] = "00:00:01" });
-        var id = await server.AddUserAsync("olivia", "olivia-password");
-        await using var client = await server.ConnectAsync("olivia", "olivia-password");
-        await client.ListAsync("/", CancellationToken.None);
-
-        server.Execute($"UPDATE users SET disabled = 1 WHERE id = {id}");
-        await Task.Delay(1500);
-        var error = await Assert.ThrowsAsync<SxpException>(() => client.ListAsync("/", CancellationToken.None));
-        Assert.Equal(ErrorCode.AuthFailed, error.Code);
-    }
-}
