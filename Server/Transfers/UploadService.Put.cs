@@ -219,7 +219,7 @@ public sealed partial class UploadService
         {
             used = await db.Files.Where(f => f.OwnerId == user.Id).SumAsync(f => (long?)f.Size).ConfigureAwait(false) ?? 0;
             used += await db.UploadSessions.Where(s => s.OwnerId == user.Id).SumAsync(s => (long?)s.Size).ConfigureAwait(false) ?? 0;
-            sizes = await db.Files.Where(f => f.OwnerId == user.Id && paths.Contains(f.Path)).ToDictionaryAsync(f => f.Path, f => f.Size, StringComparer.Ordinal).ConfigureAwait(false);
+            sizes = await db.Files.AsNoTracking().Where(f => f.OwnerId == user.Id && paths.Contains(f.Path)).ToDictionaryAsync(f => f.Path, f => f.Size, StringComparer.Ordinal).ConfigureAwait(false);
         }
 
         // Only a replacing PUT can go over a file that has a record.

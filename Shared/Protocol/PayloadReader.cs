@@ -15,6 +15,29 @@ public static class PayloadReader
             throw new SxpException(ErrorCode.FrameTooLarge, "Control payload too large.");
         }
 
+        if (payload.IsSingleSegment)
+        {
+            return ReadControl(payload.FirstSpan, typeInfo);
+        }
+
+        // The JSON reader is only ever given contiguous bytes: its multi-segment path throws
+        // IndexOutOfRangeException instead of JsonException on some invalid literals split
+        // across segments (found by the frame fuzzer).
+        var length = (int)payload.Length;
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            payload.CopyTo(copy);
+            return ReadControl(copy.AsSpan(0, length), typeInfo);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    private static T ReadControl<T>(ReadOnlySpan<byte> payload, JsonTypeInfo<T> typeInfo)
+    {
         try
         {
             var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 16 });

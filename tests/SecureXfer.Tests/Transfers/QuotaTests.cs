@@ -63,4 +63,21 @@ public sealed class QuotaTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(ErrorCode.QuotaExceeded, error.Code);
         Assert.Contains("quota", error.Message, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task A_user_with_a_quota_can_replace_a_small_file_with_PUT()
+    {
+        await _server.AddUserAsync("gina", "gina-password", quotaBytes: 10L << 20);
+        var first = _local.Combine("first");
+        var second = _local.Combine("second");
+        TestFiles.WriteRandom(first, 3000);
+        var sha = TestFiles.WriteRandom(second, 5000);
+        await using var client = await _server.ConnectAsync("gina", "gina-password");
+        await client.PutAsync(first, "/same.txt", OverwritePolicy.Replace, CancellationToken.None);
+        var replaced = await client.PutAsync(second, "/same.txt", OverwritePolicy.Replace, CancellationToken.None);
+
+        Assert.Equal(sha, replaced.Sha256);
+        Assert.Equal(sha, (await client.StatAsync("/same.txt", CancellationToken.None)).Sha256);
+        Assert.Equal(5000, _server.Scalar("SELECT sum(size) FROM files f JOIN users u ON u.id = f.owner_id WHERE u.username = 'gina'"));
+    }
 }
