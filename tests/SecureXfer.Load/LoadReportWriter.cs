@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace SecureXfer.Load;
+
+public static class LoadReportWriter
+{
+    public static void Write(TextWriter output, LoadReport report)
+    {
+        var s = report.Settings;
+        var seconds = report.Elapsed.TotalSeconds;
+        output.WriteLine(Invariant($"SecureXfer load: {s.Clients} clients ({s.Users} users) for {seconds:F0} s on loopback"));
+        output.WriteLine();
+        output.WriteLine($"{"operation",-10} {"count",9} {"errors",7} {"ops/s",8} {"MiB/s",8} {"p50 ms",8} {"p99 ms",8}");
+        foreach (var (name, stats) in report.Operations.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine(Invariant($"{name,-10} {stats.Count,9} {stats.Errors,7} {stats.Count / seconds,8:F1} {stats.Bytes / 1048576.0 / seconds,8:F2} {stats.Percentile(0.50),8:F1} {stats.Percentile(0.99),8:F1}"));
+        }
+
+        var total = report.Operations.Values.Sum(o => o.Count);
+        output.WriteLine(Invariant($"{"all",-10} {total,9} {report.Errors,7} {total / seconds,8:F1} {report.Operations.Values.Sum(o => o.Bytes) / 1048576.0 / seconds,8:F2}"));
+        output.WriteLine();
+        output.WriteLine(Invariant($"files checked after the run: {report.FilesChecked}, lost or corrupt: {report.BadFiles.Count}"));
+        output.WriteLine($"{"server",-16} {"RSS MiB",8} {"handles",8} {"threads",8}");
+        foreach (var (label, sample) in new[] { ("start (warm)", report.Start), ("end", report.End), ("after settling", report.Settled) })
+        {
+            output.WriteLine(Invariant($"{label,-16} {sample.RssBytes / 1048576.0,8:F0} {sample.Handles,8} {sample.Threads,8}"));
+        }
+
+        foreach (var (kind, count) in report.Settled.HandleKinds.Where(p => p.Value != report.Start.HandleKinds.GetValueOrDefault(p.Key)))
+        {
+            output.WriteLine(Invariant($"  handles of kind {kind}: {report.Start.HandleKinds.GetValueOrDefault(kind)} at the start, {count} after settling"));
+        }
+
+        output.WriteLine();
+        foreach (var (name, stats) in report.Operations)
+        {
+            foreach (var error in stats.FirstErrors)
+            {
+                output.WriteLine($"error in {name}: {error}");
+            }
+        }
+
+        foreach (var bad in report.BadFiles.Take(20))
+        {
+            output.WriteLine("bad file: " + bad);
+        }
+
+        output.WriteLine(report.Passed
+            ? "result: ok"
+            : $"result: FAILED (errors {report.Errors}, bad files {report.BadFiles.Count}, handles settled {report.HandlesSettled}, memory settled {report.MemorySettled})");
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

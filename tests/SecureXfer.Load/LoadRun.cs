@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using SecureXfer.Shared.Protocol;
+using SecureXfer.Shared.Protocol.Client;
+using SecureXfer.Tests.Support;
+
+namespace SecureXfer.Load;
+
+public sealed record LoadSettings(int Clients, TimeSpan Duration, int Users, TimeSpan Settle)
+{
+    /// <summary>Hard bounds, so a typo cannot turn a soak into a denial of service of the machine.</summary>
+    public const int MaxClients = 1000;
+
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(2);
+}
+
+/// <summary>Server process figures from /proc: resident memory and open file descriptors.</summary>
+public sealed record ServerSample(long RssBytes, int Handles, int Threads, IReadOnlyDictionary<string, int> HandleKinds)
+{
+    public static ServerSample Of(int pid)
+    {
+        var status = File.ReadAllLines($"/proc/{pid}/status");
+        long Field(string name) => long.Parse(status.First(l => l.StartsWith(name + ":", StringComparison.Ordinal)).Split(':', 2)[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        var kinds = Directory.GetFiles($"/proc/{pid}/fd")
+            .Select(fd => Kind(new FileInfo(fd).LinkTarget))
+            .GroupBy(k => k, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return new ServerSample(Field("VmRSS") * 1024, kinds.Values.Sum(), (int)Field("Threads"), kinds);
+    }
+
+    /// <summary>What a descriptor is: socket, pipe, an anonymous inode kind, or a file by name (numbers stripped, so one kind groups).</summary>
+    private static string Kind(string? target) => target switch
+    {
+        null => "gone",
+        _ when target.StartsWith("socket:", StringComparison.Ordinal) => "socket",
+        _ when target.StartsWith("pipe:", StringComparison.Ordinal) => "pipe",
+        _ when target.StartsWith("anon_inode:", StringComparison.Ordinal) => target,
+        _ => Path.GetFileName(target),
+    };
+}
+
+/// <summary>Latencies of one kind of operation, and its failures.</summary>
+public sealed class OperationStats
+{
+    private readonly ConcurrentBag<double> _milliseconds = [];
+    private long _errors;
+    private long _bytes;
+
+    public long Count => _milliseconds.Count;
+
+    public long Errors => Interlocked.Read(ref _errors);
+
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    public ConcurrentQueue<string> FirstErrors { get; } = new();
+
+    public void Ok(TimeSpan elapsed, long bytes)
+    {
+        _milliseconds.Add(elapsed.TotalMilliseconds);
+        Interlocked.Add(ref _bytes, bytes);
+    }
+
+    public void Failed(Exception error)
+    {
+        Interlocked.Increment(ref _errors);
+        if (FirstErrors.Count < 5)
+        {
+            FirstErrors.Enqueue(error.GetType().Name + ": " + error.Message);
+        }
+    }
+
+    public double Percentile(double p)
+    {
+        var sorted = _milliseconds.OrderBy(x => x).ToArray();
+        return sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    }
+}
+
+public sealed record LoadReport(
+    LoadSettings Settings,
+    TimeSpan Elapsed,
+    IReadOnlyDictionary<string, OperationStats> Operations,
+    int FilesChecked,
+    IReadOnlyList<string> BadFiles,
+    ServerSample Start,
+    ServerSample End,
+    ServerSample Settled)
+{
+    public long Errors => Operations.Values.Sum(o => o.Errors);
+
+    /// <summary>Open handles back to where they were, give or take a few the runtime opens lazily.</summary>
+    public bool HandlesSettled => Settled.Handles <= Start.Handles + 8;
+
+    /// <summary>Resident memory after settling within half again the warmed-up start (the GC keeps some of what it grew).</summary>
+    public bool MemorySettled => Settled.RssBytes <= (Start.RssBytes * 3 / 2) + (64L << 20);
+
+    public bool Passed => Errors == 0 && BadFiles.Count == 0 && HandlesSettled && MemorySettled;
+}
+
+/// <summary>
+/// Drives N clients against one server: each loops over a mix of small PUTs, chunked uploads,
+/// downloads checked against the hash it expects, listings, stats and fresh logins, in its own
+/// directory (several clients share each user). Afterwards every file any client believes it
+/// stored is read back from the server and its SHA-256 compared.
+/// </summary>
+public sealed class LoadRun(ServerProcess server, LoadSettings settings, string scratch)
+{
+    private readonly ConcurrentDictionary<string, OperationStats> _operations = new(StringComparer.Ordinal);
+
+    private OperationStats Stats(string name) => _operations.GetOrAdd(name, _ => new OperationStats());
+
+    public async Task<LoadReport> RunAsync()
+    {
+        var users = new List<(string Name, string Password)>();
+        for (var u = 0; u < settings.Users; u++)
+        {
+            var name = $"load{u}";
+            var password = $"load-password-{u}";
+            await server.AddUserAsync(name, password);
+            users.Add((name, password));
+        }
+
+        // A warm-up at full concurrency, then the same settling time as at the end: the start
+        // figures are those of a server that has grown its pools and caches to this load, so
+        // what the run adds on top is growth, not warming.
+        var warm = await DriveAsync(users, "w", WarmUp, _ => new OperationStats());
+        await Task.Delay(settings.Settle);
+        var start = ServerSample.Of(server.ProcessId);
+
+        var clock = Stopwatch.StartNew();
+        var expected = await DriveAsync(users, "c", settings.Duration, Stats);
+        var elapsed = clock.Elapsed;
+        var end = ServerSample.Of(server.ProcessId);
+
+        var bad = await VerifyAsync(users, [.. warm, .. expected]);
+        await Task.Delay(settings.Settle);
+        var settled = ServerSample.Of(server.ProcessId);
+        return new LoadReport(settings, elapsed, _operations.ToDictionary(p => p.Key, p => p.Value), warm.Count + expected.Count, bad, start, end, settled);
+    }
+
+    private TimeSpan WarmUp => TimeSpan.FromSeconds(Math.Clamp(settings.Duration.TotalSeconds / 10, 3, 15));
+
+    private async Task<List<ExpectedFile>> DriveAsync(List<(string Name, string Password)> users, string prefix, TimeSpan duration, Func<string, OperationStats> stats)
+    {
+        using var stop = new CancellationTokenSource(duration);
+        var clients = Enumerable.Range(0, settings.Clients)
+            .Select(i => Task.Run(() => new LoadClient(server, users[i % users.Count], $"/{prefix}{i}", Path.Combine(scratch, prefix + i), i, stats).RunAsync(stop.Token)))
+            .ToList();
+        return (await Task.WhenAll(clients)).SelectMany(c => c).ToList();
+    }
+
+    /// <summary>Every file a client stored, downloaded again and hashed; and the server's own record of its hash.</summary>
+    private async Task<List<string>> VerifyAsync(List<(string Name, string Password)> users, List<ExpectedFile> expected)
+    {
+        var bad = new List<string>();
+        var copy = Path.Combine(scratch, "verify.bin");
+        foreach (var group in expected.GroupBy(f => f.User))
+        {
+            var user = users.Single(u => u.Name == group.Key);
+            await using var client = await server.ConnectAsync(user.Name, user.Password);
+            foreach (var file in group)
+            {
+                try
+                {
+                    var stat = await client.StatAsync(file.Path, CancellationToken.None);
+                    var result = await client.DownloadAsync(file.Path, copy, new TransferOptions(), null, CancellationToken.None);
+                    using var stream = File.OpenRead(copy);
+                    var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream));
+                    if (actual != file.Sha256 || result.Sha256 != file.Sha256 || (stat.Sha256 is not null && stat.Sha256 != file.Sha256))
+                    {
+                        bad.Add($"{file.User}:{file.Path} corrupt: expected {file.Sha256}, got {actual} (record {stat.Sha256})");
+                    }
+                }
+                catch (SxpException ex) when (ex.Code == ErrorCode.NotFound)
+                {
+                    bad.Add($"{file.User}:{file.Path} lost");
+                }
+            }
+        }
+
+        return bad;
+    }
+}
+
+public sealed record ExpectedFile(string User, string Path, string Sha256);
