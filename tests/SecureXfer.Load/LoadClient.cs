@@ -8,9 +8,10 @@ namespace SecureXfer.Load;
 
 /// <summary>
 /// One simulated user session: loops over a weighted mix of operations in its own directory
-/// until cancelled, and returns the files it stored with the hash each must have.
+/// while a phase lasts, keeping its connection and what it stored from one phase to the next;
+/// <see cref="Stored"/> is every file with the hash it must have.
 /// </summary>
-internal sealed class LoadClient(ServerProcess server, (string Name, string Password) user, string directory, string scratch, int seed, Func<string, OperationStats> stats)
+internal sealed class LoadClient(ServerProcess server, (string Name, string Password) user, string directory, string scratch, int seed) : IAsyncDisposable
 {
     private const int SmallNames = 16;
     private const int MediumNames = 4;
@@ -20,42 +21,52 @@ internal sealed class LoadClient(ServerProcess server, (string Name, string Pass
     private readonly string _directory = directory;
     private SxpClient? _client;
 
-    public async Task<IReadOnlyList<ExpectedFile>> RunAsync(CancellationToken stop)
+    public IReadOnlyList<ExpectedFile> Stored => _stored.Select(p => new ExpectedFile(user.Name, p.Key, p.Value)).ToList();
+
+    /// <summary>Runs operations until <paramref name="stop"/>, counting them in <paramref name="stats"/>.</summary>
+    public async Task RunAsync(Func<string, OperationStats> stats, CancellationToken stop)
     {
         Directory.CreateDirectory(scratch);
-        try
+        while (!stop.IsCancellationRequested)
         {
-            await TimedAsync("login", async () => { await ReconnectAsync(); return 0; });
-            while (!stop.IsCancellationRequested)
+            if (_client is null)
             {
-                var roll = _random.Next(100);
-                var (name, operation) = roll switch
-                {
-                    < 40 => ("put", (Func<Task<long>>)PutAsync),
-                    < 50 => ("upload", UploadAsync),
-                    < 75 => ("download", DownloadAsync),
-                    < 90 => ("list", ListAsync),
-                    < 95 => ("stat", StatAsync),
-                    _ => ("login", async () => { await ReconnectAsync(); return 0; }),
-                };
-                await TimedAsync(name, operation);
-            }
-        }
-        finally
-        {
-            if (_client is not null)
-            {
-                await _client.DisposeAsync();
+                // The first operation of a session, or the one after a failed login: log in.
+                await TimedAsync(stats, "login", async () => { await ReconnectAsync(); return 0; });
+                continue;
             }
 
+            var roll = _random.Next(100);
+            var (name, operation) = roll switch
+            {
+                < 40 => ("put", (Func<Task<long>>)PutAsync),
+                < 50 => ("upload", UploadAsync),
+                < 76 => ("download", DownloadAsync),
+                < 91 => ("list", ListAsync),
+                < 98 => ("stat", StatAsync),
+
+                // A fresh password login (bcrypt on the server) and a new connection: what a client does now and then.
+                _ => ("login", async () => { await ReconnectAsync(); return 0; }),
+            };
+            await TimedAsync(stats, name, operation);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
+        }
+
+        if (Directory.Exists(scratch))
+        {
             Directory.Delete(scratch, recursive: true);
         }
-
-        return _stored.Select(p => new ExpectedFile(user.Name, p.Key, p.Value)).ToList();
     }
 
     /// <summary>Times one operation. Operations are never cancelled: the run ends between them, so every one counts.</summary>
-    private async Task TimedAsync(string name, Func<Task<long>> operation)
+    private static async Task TimedAsync(Func<string, OperationStats> stats, string name, Func<Task<long>> operation)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -74,6 +85,7 @@ internal sealed class LoadClient(ServerProcess server, (string Name, string Pass
         if (_client is not null)
         {
             await _client.DisposeAsync();
+            _client = null;
         }
 
         _client = await server.ConnectAsync(user.Name, user.Password);

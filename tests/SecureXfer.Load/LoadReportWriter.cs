@@ -21,14 +21,15 @@ public static class LoadReportWriter
         output.WriteLine();
         output.WriteLine(Invariant($"files checked after the run: {report.FilesChecked}, lost or corrupt: {report.BadFiles.Count}"));
         output.WriteLine($"{"server",-16} {"RSS MiB",8} {"handles",8} {"threads",8}");
-        foreach (var (label, sample) in new[] { ("start (warm)", report.Start), ("end", report.End), ("after settling", report.Settled) })
+        foreach (var (label, sample) in new[] { ("start (warm)", report.Start), ("half time", report.Half), ("end", report.End), ("end, settled", report.Settled), ("disconnected", report.Disconnected) })
         {
             output.WriteLine(Invariant($"{label,-16} {sample.RssBytes / 1048576.0,8:F0} {sample.Handles,8} {sample.Threads,8}"));
         }
 
-        foreach (var (kind, count) in report.Settled.HandleKinds.Where(p => p.Value != report.Start.HandleKinds.GetValueOrDefault(p.Key)))
+        foreach (var kind in report.Settled.HandleKinds.Keys.Union(report.Start.HandleKinds.Keys).Order(StringComparer.Ordinal)
+            .Where(k => report.Settled.HandleKinds.GetValueOrDefault(k) != report.Start.HandleKinds.GetValueOrDefault(k) || report.Half.HandleKinds.GetValueOrDefault(k) != report.Start.HandleKinds.GetValueOrDefault(k)))
         {
-            output.WriteLine(Invariant($"  handles of kind {kind}: {report.Start.HandleKinds.GetValueOrDefault(kind)} at the start, {count} after settling"));
+            output.WriteLine(Invariant($"  handles of kind {kind}: {report.Start.HandleKinds.GetValueOrDefault(kind)} at the start, {report.Half.HandleKinds.GetValueOrDefault(kind)} at half time, {report.Settled.HandleKinds.GetValueOrDefault(kind)} at the end"));
         }
 
         output.WriteLine();
@@ -47,7 +48,7 @@ public static class LoadReportWriter
 
         output.WriteLine(report.Passed
             ? "result: ok"
-            : $"result: FAILED (errors {report.Errors}, bad files {report.BadFiles.Count}, handles settled {report.HandlesSettled}, memory settled {report.MemorySettled})");
+            : $"result: FAILED (errors {report.Errors}, bad files {report.BadFiles.Count}, handles settled {report.HandlesSettled}, memory settled {report.MemorySettled}, sockets closed {report.SocketsClosed})");
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

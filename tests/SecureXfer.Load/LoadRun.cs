@@ -67,7 +67,13 @@ public sealed class OperationStats
         Interlocked.Increment(ref _errors);
         if (FirstErrors.Count < 5)
         {
-            FirstErrors.Enqueue(error.GetType().Name + ": " + error.Message);
+            var chain = new List<string>();
+            for (Exception? e = error; e is not null; e = e.InnerException)
+            {
+                chain.Add(e.GetType().Name + ": " + e.Message);
+            }
+
+            FirstErrors.Enqueue(string.Join(" <- ", chain));
         }
     }
 
@@ -78,6 +84,12 @@ public sealed class OperationStats
     }
 }
 
+/// <summary>
+/// The run's figures. The server is sampled after the warm-up, at half time and at the end, each
+/// time after the same settling pause: growth that a leak would cause shows as a rise from the
+/// half-time sample to the final one (the first half grows pools and heaps to the load, which a
+/// garbage-collected server keeps; a leak keeps growing).
+/// </summary>
 public sealed record LoadReport(
     LoadSettings Settings,
     TimeSpan Elapsed,
@@ -85,18 +97,23 @@ public sealed record LoadReport(
     int FilesChecked,
     IReadOnlyList<string> BadFiles,
     ServerSample Start,
+    ServerSample Half,
     ServerSample End,
-    ServerSample Settled)
+    ServerSample Settled,
+    ServerSample Disconnected)
 {
     public long Errors => Operations.Values.Sum(o => o.Errors);
 
-    /// <summary>Open handles back to where they were, give or take a few the runtime opens lazily.</summary>
-    public bool HandlesSettled => Settled.Handles <= Start.Handles + 8;
+    /// <summary>No more open handles at the end than at half time, give or take a few the runtime opens lazily.</summary>
+    public bool HandlesSettled => Settled.Handles <= Half.Handles + 8;
 
-    /// <summary>Resident memory after settling within half again the warmed-up start (the GC keeps some of what it grew).</summary>
-    public bool MemorySettled => Settled.RssBytes <= (Start.RssBytes * 3 / 2) + (64L << 20);
+    /// <summary>Resident memory at the end within a tenth (plus 32 MiB) of half time.</summary>
+    public bool MemorySettled => Settled.RssBytes <= Half.RssBytes + (Half.RssBytes / 10) + (32L << 20);
 
-    public bool Passed => Errors == 0 && BadFiles.Count == 0 && HandlesSettled && MemorySettled;
+    /// <summary>Once every client has hung up, the server holds no more sockets than after the warm-up.</summary>
+    public bool SocketsClosed => Disconnected.HandleKinds.GetValueOrDefault("socket") <= Start.HandleKinds.GetValueOrDefault("socket") + 8;
+
+    public bool Passed => Errors == 0 && BadFiles.Count == 0 && HandlesSettled && MemorySettled && SocketsClosed;
 }
 
 /// <summary>
@@ -122,33 +139,57 @@ public sealed class LoadRun(ServerProcess server, LoadSettings settings, string 
             users.Add((name, password));
         }
 
-        // A warm-up at full concurrency, then the same settling time as at the end: the start
-        // figures are those of a server that has grown its pools and caches to this load, so
-        // what the run adds on top is growth, not warming.
-        var warm = await DriveAsync(users, "w", WarmUp, _ => new OperationStats());
-        await Task.Delay(settings.Settle);
-        var start = ServerSample.Of(server.ProcessId);
+        var clients = Enumerable.Range(0, settings.Clients)
+            .Select(i => new LoadClient(server, users[i % users.Count], $"/c{i}", Path.Combine(scratch, "c" + i), i))
+            .ToList();
+        LoadReport report;
+        try
+        {
+            // Warm-up: clients join one after another over the ramp (people do not all log in in
+            // the same second), then all run together for a while. Not counted.
+            var ramp = TimeSpan.FromSeconds(Math.Clamp(settings.Duration.TotalSeconds / 10, 2, 20));
+            var warmUp = ramp + TimeSpan.FromSeconds(Math.Clamp(settings.Duration.TotalSeconds / 10, 2, 20));
+            await PhaseAsync(clients, warmUp, _ => new OperationStats(), ramp);
+            await Task.Delay(settings.Settle);
+            var start = ServerSample.Of(server.ProcessId);
 
-        var clock = Stopwatch.StartNew();
-        var expected = await DriveAsync(users, "c", settings.Duration, Stats);
-        var elapsed = clock.Elapsed;
-        var end = ServerSample.Of(server.ProcessId);
+            var clock = Stopwatch.StartNew();
+            await PhaseAsync(clients, settings.Duration / 2, Stats, TimeSpan.Zero);
+            var paused = clock.Elapsed;
+            await Task.Delay(settings.Settle);
+            var half = ServerSample.Of(server.ProcessId);
+            clock.Restart();
+            await PhaseAsync(clients, settings.Duration / 2, Stats, TimeSpan.Zero);
+            var elapsed = paused + clock.Elapsed;
+            var end = ServerSample.Of(server.ProcessId);
 
-        var bad = await VerifyAsync(users, [.. warm, .. expected]);
+            var expected = clients.SelectMany(c => c.Stored).ToList();
+            var bad = await VerifyAsync(users, expected);
+            await Task.Delay(settings.Settle);
+            var settled = ServerSample.Of(server.ProcessId);
+            report = new LoadReport(settings, elapsed, _operations.ToDictionary(p => p.Key, p => p.Value), expected.Count, bad, start, half, end, settled, settled);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
         await Task.Delay(settings.Settle);
-        var settled = ServerSample.Of(server.ProcessId);
-        return new LoadReport(settings, elapsed, _operations.ToDictionary(p => p.Key, p => p.Value), warm.Count + expected.Count, bad, start, end, settled);
+        return report with { Disconnected = ServerSample.Of(server.ProcessId) };
     }
 
-    private TimeSpan WarmUp => TimeSpan.FromSeconds(Math.Clamp(settings.Duration.TotalSeconds / 10, 3, 15));
-
-    private async Task<List<ExpectedFile>> DriveAsync(List<(string Name, string Password)> users, string prefix, TimeSpan duration, Func<string, OperationStats> stats)
+    /// <summary>All clients run for <paramref name="duration"/>; client i starts i/N of <paramref name="ramp"/> late.</summary>
+    private async Task PhaseAsync(List<LoadClient> clients, TimeSpan duration, Func<string, OperationStats> stats, TimeSpan ramp)
     {
         using var stop = new CancellationTokenSource(duration);
-        var clients = Enumerable.Range(0, settings.Clients)
-            .Select(i => Task.Run(() => new LoadClient(server, users[i % users.Count], $"/{prefix}{i}", Path.Combine(scratch, prefix + i), i, stats).RunAsync(stop.Token)))
-            .ToList();
-        return (await Task.WhenAll(clients)).SelectMany(c => c).ToList();
+        await Task.WhenAll(clients.Select((client, i) => Task.Run(async () =>
+        {
+            await Task.Delay(ramp * i / clients.Count);
+            await client.RunAsync(stats, stop.Token);
+        })));
     }
 
     /// <summary>Every file a client stored, downloaded again and hashed; and the server's own record of its hash.</summary>

@@ -15,7 +15,7 @@ public sealed class LoadTests
     {
         await using var server = await ServerProcess.StartAsync();
         using var scratch = new TempDir("sx-load-test");
-        var report = await new LoadRun(server, new LoadSettings(20, TimeSpan.FromSeconds(20), 4, TimeSpan.FromSeconds(5)), scratch.Path).RunAsync();
+        var report = await new LoadRun(server, new LoadSettings(20, TimeSpan.FromSeconds(20), 4, TimeSpan.FromSeconds(3)), scratch.Path).RunAsync();
         var text = new StringWriter();
         LoadReportWriter.Write(text, report);
 
