@@ -13,10 +13,12 @@ namespace SecureXfer.Api.Hosting;
 /// </summary>
 internal sealed class PrometheusExporter : IDisposable
 {
-    private static readonly string[] Meters = [ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+    // System.Runtime: the runtime's own gauges (GC heap after the last collection, working set, thread pool), read at each scrape.
+    private static readonly string[] Meters = [ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime"];
     private static readonly double[] Bounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     private readonly MeterListener _listener = new();
+    private readonly Lock _observeGate = new();
     private readonly ConcurrentDictionary<(Instrument Instrument, string Labels), Series> _series = new();
 
     public PrometheusExporter()
@@ -36,6 +38,21 @@ internal sealed class PrometheusExporter : IDisposable
 
     public string Render()
     {
+        lock (_observeGate)
+        {
+            // Observable instruments report their current values (one per tag set, summed here) at each scrape.
+            foreach (var ((instrument, _), series) in _series.Where(s => s.Key.Instrument.IsObservable))
+            {
+                lock (series)
+                {
+                    series.Sum = 0;
+                    series.Count = 0;
+                }
+            }
+
+            _listener.RecordObservableInstruments();
+        }
+
         var text = new StringBuilder();
         foreach (var group in _series.GroupBy(s => s.Key.Instrument).OrderBy(g => g.Key.Name, StringComparer.Ordinal))
         {
@@ -44,7 +61,7 @@ internal sealed class PrometheusExporter : IDisposable
             var kind = instrument switch
             {
                 Histogram<double> or Histogram<long> => "histogram",
-                UpDownCounter<long> or UpDownCounter<int> => "gauge",
+                UpDownCounter<long> or UpDownCounter<int> or ObservableUpDownCounter<long> or ObservableUpDownCounter<int> or ObservableGauge<long> or ObservableGauge<int> or ObservableGauge<double> => "gauge",
                 _ => "counter",
             };
             var exported = kind == "counter" ? name + "_total" : name;

@@ -429,7 +429,7 @@ public sealed partial class JobService(
         }
 
         record.LocalPath = local.Value;
-        if (record.RemotePath.Length > 4096 || record.RemotePath.Any(char.IsControl) || record.RemotePath.Split('/').Contains(".."))
+        if (record.RemotePath.Length > 4096 || record.RemotePath.Any(char.IsControl) || record.RemotePath.Split('/', '\\').Contains(".."))
         {
             throw new AccountException(AccountError.Invalid, "remotePath may not contain control characters or '..'.", "remotePath");
         }

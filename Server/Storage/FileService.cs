@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Win32.SafeHandles;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Persistence;
 using SecureXfer.Shared.Hashing;
@@ -18,7 +19,8 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
 
     public async Task<RemoteEntry> StatAsync(AuthenticatedUser user, RemotePath path, CancellationToken cancellationToken)
     {
-        var location = roots.Resolve(user.Id, path);
+        using var target = roots.Resolve(user.Id, path);
+        var location = target.Location;
         if (Directory.Exists(location))
         {
             return DirectoryEntry(path.Name, new DirectoryInfo(location));
@@ -38,16 +40,19 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     /// <summary>Entries of a directory, sorted by name; a file lists as itself. Links are never shown.</summary>
     public async Task<IReadOnlyList<RemoteEntry>> ListAsync(AuthenticatedUser user, RemotePath path, CancellationToken cancellationToken)
     {
-        var location = roots.Resolve(user.Id, path);
-        if (!Directory.Exists(location))
+        List<FileSystemInfo> children;
+        using (var target = roots.Resolve(user.Id, path))
         {
-            return [await StatAsync(user, path, cancellationToken).ConfigureAwait(false)];
-        }
+            if (target.OpenDirectory() is not { } directory)
+            {
+                return [await StatAsync(user, path, cancellationToken).ConfigureAwait(false)];
+            }
 
-        var children = new DirectoryInfo(location).EnumerateFileSystemInfos()
+            children = new DirectoryInfo(directory).EnumerateFileSystemInfos()
             .Where(i => i.LinkTarget is null)
             .OrderBy(i => i.Name, StringComparer.Ordinal)
             .ToList();
+        }
 
         var records = new Dictionary<string, FileRecord>(StringComparer.Ordinal);
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
@@ -75,15 +80,17 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     /// <summary>Creates a directory and any missing parents. An existing directory is fine; an existing file is a conflict.</summary>
     public RemoteEntry Mkdir(AuthenticatedUser user, RemotePath path)
     {
-        var location = roots.Resolve(user.Id, path);
-        if (File.Exists(location))
+        using (var existing = roots.Resolve(user.Id, path))
         {
-            throw new SxpException(ErrorCode.Conflict, $"'{path}' exists and is a file.");
+            if (File.Exists(existing.Location))
+            {
+                throw new SxpException(ErrorCode.Conflict, $"'{path}' exists and is a file.");
+            }
         }
 
-        roots.EnsureParents(user.Id, path);
-        Directory.CreateDirectory(location);
-        return DirectoryEntry(path.Name, new DirectoryInfo(location));
+        using var target = roots.EnsureParents(user.Id, path);
+        Directory.CreateDirectory(target.Location);
+        return DirectoryEntry(path.Name, new DirectoryInfo(target.Location));
     }
 
     public async Task RemoveAsync(AuthenticatedUser user, RemotePath path, bool recursive, CancellationToken cancellationToken)
@@ -93,7 +100,8 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
             throw new SxpException(ErrorCode.BadRequest, "The root directory cannot be removed.");
         }
 
-        var location = roots.Resolve(user.Id, path);
+        using var target = roots.Resolve(user.Id, path);
+        var location = target.Location;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         if (Directory.Exists(location))
         {
@@ -133,8 +141,9 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
             throw new SxpException(ErrorCode.BadRequest, $"'{from}' cannot be moved into itself.");
         }
 
-        var source = roots.Resolve(user.Id, from);
-        var target = roots.Resolve(user.Id, to);
+        using var sourcePath = roots.Resolve(user.Id, from);
+        using var targetPath = roots.Resolve(user.Id, to);
+        var (source, target) = (sourcePath.Location, targetPath.Location);
         var isDirectory = Directory.Exists(source);
         if (!isDirectory && !File.Exists(source))
         {
@@ -146,7 +155,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
             throw new SxpException(ErrorCode.Conflict, $"'{to}' already exists.");
         }
 
-        if (!Directory.Exists(Path.GetDirectoryName(target)))
+        if (!targetPath.ParentExists)
         {
             throw new SxpException(ErrorCode.NotFound, $"The directory '{to.Parent}' does not exist.");
         }
@@ -171,7 +180,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        Durability.FlushDirectory(Path.GetDirectoryName(target)!);
+        Durability.FlushDirectory(targetPath.ParentLocation);
         return await StatAsync(user, to, cancellationToken).ConfigureAwait(false);
     }
 
@@ -182,20 +191,15 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     public async Task<RemoteEntry> SetModifiedAsync(AuthenticatedUser user, RemotePath path, DateTimeOffset modified, CancellationToken cancellationToken)
     {
         var modifiedUtc = FileTimes.Check(modified)!.Value;
-        var location = roots.Resolve(user.Id, path);
-        if (Directory.Exists(location))
+        using var target = roots.Resolve(user.Id, path);
+        if (target.OpenDirectory() is { } directory)
         {
-            Directory.SetLastWriteTimeUtc(location, modifiedUtc);
-            return DirectoryEntry(path.Name, new DirectoryInfo(location));
-        }
-
-        if (!File.Exists(location))
-        {
-            throw NotFound(path);
+            Directory.SetLastWriteTimeUtc(directory, modifiedUtc);
+            return DirectoryEntry(path.Name, new DirectoryInfo(directory));
         }
 
         // The time goes on the inode that was opened and checked, even if the name is replaced meanwhile.
-        using (var handle = File.OpenHandle(location, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+        using (var handle = target.OpenFile(write: true) ?? throw NotFound(path))
         {
             var size = RandomAccess.GetLength(handle);
             var before = File.GetLastWriteTimeUtc(handle).Ticks;
@@ -215,18 +219,17 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     /// </summary>
     public async Task<OpenedFile> OpenReadAsync(AuthenticatedUser user, RemotePath path, CancellationToken cancellationToken)
     {
-        var location = roots.Resolve(user.Id, path);
-        if (Directory.Exists(location))
+        SafeFileHandle handle;
+        using (var target = roots.Resolve(user.Id, path))
         {
-            throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory.");
+            if (Directory.Exists(target.Location))
+            {
+                throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory.");
+            }
+
+            handle = target.OpenFile(write: false) ?? throw NotFound(path);
         }
 
-        if (!File.Exists(location))
-        {
-            throw NotFound(path);
-        }
-
-        var handle = File.OpenHandle(location, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
         try
         {
             var size = RandomAccess.GetLength(handle);
@@ -260,7 +263,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
         }
     }
 
-    internal static async Task<string> HashHandleAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size, CancellationToken cancellationToken)
+    internal static async Task<string> HashHandleAsync(SafeFileHandle handle, long size, CancellationToken cancellationToken)
     {
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         await HashText.AppendRangeAsync(handle, sha, 0, size, cancellationToken).ConfigureAwait(false);

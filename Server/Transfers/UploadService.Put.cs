@@ -49,8 +49,10 @@ public sealed partial class UploadService
         }
 
         var modifiedUtc = FileTimes.Check(request.Modified);
-        var target = roots.Resolve(user.Id, path);
-        CheckTarget(target, path, request.Overwrite == OverwritePolicy.Replace);
+        using (var target = roots.Resolve(user.Id, path))
+        {
+            CheckTarget(target.Location, path, request.Overwrite == OverwritePolicy.Replace);
+        }
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var segment in bytes)
@@ -103,7 +105,8 @@ public sealed partial class UploadService
                 throw new SxpException(ErrorCode.InvalidPath, "An upload needs a file path, not the root.");
             }
 
-            CheckTarget(roots.Resolve(user.Id, path), path, replace);
+            using var target = roots.Resolve(user.Id, path);
+            CheckTarget(target.Location, path, replace);
         }
         catch
         {
@@ -242,11 +245,10 @@ public sealed partial class UploadService
                     sizes[put.Path.Value] = put.Size;
                 }
 
-                var target = roots.Resolve(user.Id, put.Path);
-                CheckTarget(target, put.Path, put.Replace);
-                roots.EnsureParents(user.Id, put.Path);
-                File.Move(put.Staging, target, overwrite: true);
-                var info = new FileInfo(target);
+                using var target = roots.EnsureParents(user.Id, put.Path);
+                CheckTarget(target.Location, put.Path, put.Replace);
+                File.Move(put.Staging, target.Location, overwrite: true);
+                var info = new FileInfo(target.Location);
                 var modified = info.LastWriteTimeUtc;
                 foreach (var earlier in placed.Where(p => p.Put.Path == put.Path).ToList())
                 {
@@ -275,7 +277,7 @@ public sealed partial class UploadService
         //    to the user's root, in case the batch created it), then recorded in one transaction.
         var root = roots.RootOf(user.Id);
         var flushed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var directory in placed.Select(p => Path.GetDirectoryName(roots.Resolve(user.Id, p.Put.Path))!))
+        foreach (var directory in placed.Select(p => Path.GetDirectoryName(roots.RealPathOf(user.Id, p.Put.Path))!))
         {
             for (var current = directory; current.Length >= root.Length && flushed.Add(current); current = Path.GetDirectoryName(current)!)
             {

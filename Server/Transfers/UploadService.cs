@@ -66,15 +66,17 @@ public sealed partial class UploadService(
         }
 
         var chunkSize = ChooseChunkSize(request.Size, request.ChunkSize);
-        var target = roots.Resolve(user.Id, path);
-        if (Directory.Exists(target))
+        using (var target = roots.Resolve(user.Id, path))
         {
-            throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory.");
-        }
+            if (Directory.Exists(target.Location))
+            {
+                throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory.");
+            }
 
-        if (File.Exists(target) && request.Overwrite == OverwritePolicy.Fail)
-        {
-            throw new SxpException(ErrorCode.Conflict, $"'{path}' already exists.");
+            if (File.Exists(target.Location) && request.Overwrite == OverwritePolicy.Fail)
+            {
+                throw new SxpException(ErrorCode.Conflict, $"'{path}' already exists.");
+            }
         }
 
         using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
@@ -234,24 +236,23 @@ public sealed partial class UploadService(
             RandomAccess.FlushToDisk(upload.Handle);
             upload.Dispose();
 
-            var target = roots.Resolve(user.Id, upload.Path);
-            if (Directory.Exists(target))
+            using var target = roots.EnsureParents(user.Id, upload.Path);
+            if (Directory.Exists(target.Location))
             {
                 throw new SxpException(ErrorCode.Conflict, $"'{upload.Path}' is now a directory.");
             }
 
-            if (!upload.ReplaceExisting && File.Exists(target))
+            if (!upload.ReplaceExisting && File.Exists(target.Location))
             {
                 throw new SxpException(ErrorCode.Conflict, $"'{upload.Path}' was created while the upload ran.");
             }
 
-            roots.EnsureParents(user.Id, upload.Path);
             await MarkInFlightAsync(db, user.Id, [upload.Path.Value], cancellationToken).ConfigureAwait(false);
-            File.Move(upload.StagingPath, target, overwrite: true);
-            Durability.FlushDirectory(Path.GetDirectoryName(target)!);
+            File.Move(upload.StagingPath, target.Location, overwrite: true);
+            Durability.FlushDirectory(target.ParentLocation);
             crash.Hit(Diagnostics.CrashPoints.UploadRenamed);
 
-            var info = new FileInfo(target);
+            var info = new FileInfo(target.Location);
             await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
             {
                 await db.Files.Where(f => f.OwnerId == user.Id && f.Path == upload.Path.Value).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);

@@ -20,10 +20,10 @@ public static class LoadReportWriter
         output.WriteLine(Invariant($"{"all",-10} {total,9} {report.Errors,7} {total / seconds,8:F1} {report.Operations.Values.Sum(o => o.Bytes) / 1048576.0 / seconds,8:F2}"));
         output.WriteLine();
         output.WriteLine(Invariant($"files checked after the run: {report.FilesChecked}, lost or corrupt: {report.BadFiles.Count}"));
-        output.WriteLine($"{"server",-16} {"RSS MiB",8} {"handles",8} {"threads",8}");
+        output.WriteLine($"{"server",-16} {"RSS MiB",8} {"heap MiB",9} {"handles",8} {"threads",8}");
         foreach (var (label, sample) in new[] { ("start (warm)", report.Start), ("half time", report.Half), ("end", report.End), ("end, settled", report.Settled), ("disconnected", report.Disconnected) })
         {
-            output.WriteLine(Invariant($"{label,-16} {sample.RssBytes / 1048576.0,8:F0} {sample.Handles,8} {sample.Threads,8}"));
+            output.WriteLine(Invariant($"{label,-16} {sample.RssBytes / 1048576.0,8:F0} {sample.ManagedHeapBytes / 1048576.0,9:F0} {sample.Handles,8} {sample.Threads,8}"));
         }
 
         foreach (var kind in report.Settled.HandleKinds.Keys.Union(report.Start.HandleKinds.Keys).Order(StringComparer.Ordinal)

@@ -187,6 +187,7 @@ public sealed class JobApiTests(LoopbackRemotesServer fixture, SshPeer ssh, Ftps
             (new { name = "c", remoteId = ownersRemote, remotePath = "", localPath = "/x", direction = "pull", cron = "61 * * * *" }, "cron"),
             (new { name = "d", remoteId = ownersRemote, remotePath = "", localPath = "/x", direction = "sideways", cron = Yearly }, "direction"),
             (new { name = "e", remoteId = ownersRemote, remotePath = "../etc", localPath = "/x", direction = "pull", cron = Yearly }, "remotePath"),
+            (new { name = "e2", remoteId = ownersRemote, remotePath = "in\\..\\..\\etc", localPath = "/x", direction = "pull", cron = Yearly }, "remotePath"),
             (new { name = "f", remoteId = ownersRemote, remotePath = "", localPath = "/a/../../b", direction = "pull", cron = Yearly }, "localPath"),
         })
         {

@@ -29,6 +29,13 @@ public sealed class ProtocolAbuseTests(ServerFixture fixture) : IClassFixture<Se
     [InlineData(FrameType.Mkdir)]
     [InlineData(FrameType.UploadOpen)]
     [InlineData(FrameType.Data)]
+    [InlineData(FrameType.Remove)]
+    [InlineData(FrameType.Move)]
+    [InlineData(FrameType.SetModified)]
+    [InlineData(FrameType.UploadCommit)]
+    [InlineData(FrameType.UploadAbort)]
+    [InlineData(FrameType.UploadAttach)]
+    [InlineData(FrameType.Put)]
     public async Task Nothing_is_served_after_HELLO_without_AUTH(FrameType type)
     {
         await using var raw = await RawSxp.ConnectAsync(_server);

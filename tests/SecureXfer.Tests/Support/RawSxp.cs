@@ -49,6 +49,16 @@ internal sealed class RawSxp : IAsyncDisposable
         return raw;
     }
 
+    /// <summary>Connects, authenticates and opens an upload on stream 10 (replacing), returning the server's UPLOAD_READY.</summary>
+    public static async Task<(RawSxp Raw, UploadReadyResponse Ready)> OpenUploadAsync(ServerProcess server, string token, string path, long size, int chunkSize)
+    {
+        var raw = await ConnectAuthenticatedAsync(server, token);
+        await raw.SendAsync(FrameType.UploadOpen, 10, new UploadOpenRequest(path, size, chunkSize, OverwritePolicy.Replace, null), SxpJsonContext.Default.UploadOpenRequest);
+        var (header, payload) = await raw.ReadAsync();
+        Assert.Equal(FrameType.UploadReady, header.Type);
+        return (raw, Decode(payload, SxpJsonContext.Default.UploadReadyResponse));
+    }
+
     public Task SendAsync<T>(FrameType type, uint stream, T message, JsonTypeInfo<T> info)
     {
         var buffer = new ArrayBufferWriter<byte>();

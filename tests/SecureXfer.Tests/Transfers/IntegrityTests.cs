@@ -13,14 +13,8 @@ public sealed class IntegrityTests(ServerFixture fixture) : IClassFixture<Server
 
     public void Dispose() => _local.Dispose();
 
-    private async Task<(RawSxp Raw, UploadReadyResponse Ready)> OpenAsync(string path, long size)
-    {
-        var raw = await RawSxp.ConnectAuthenticatedAsync(_server, await _server.LoginAsync());
-        await raw.SendAsync(FrameType.UploadOpen, 10, new UploadOpenRequest(path, size, Chunk, OverwritePolicy.Replace, null), SxpJsonContext.Default.UploadOpenRequest);
-        var (header, payload) = await raw.ReadAsync();
-        Assert.Equal(FrameType.UploadReady, header.Type);
-        return (raw, RawSxp.Decode(payload, SxpJsonContext.Default.UploadReadyResponse));
-    }
+    private async Task<(RawSxp Raw, UploadReadyResponse Ready)> OpenAsync(string path, long size) =>
+        await RawSxp.OpenUploadAsync(_server, await _server.LoginAsync(), path, size, Chunk);
 
     private static async Task<bool> AckAsync(RawSxp raw)
     {
