@@ -100,11 +100,15 @@ internal static class AuthEndpoints
             return Banned(http, until);
         }
 
-        var issued = await credentials.RefreshAsync(request.RefreshToken, cancellationToken);
+        var (issued, forged) = await credentials.RefreshAsync(request.RefreshToken, cancellationToken);
         http.AuditAnonymous("auth.refresh", null, issued is null ? "failed" : "ok");
         if (issued is null)
         {
-            await guard.CredentialRefusedAsync(address, cancellationToken);
+            if (forged)
+            {
+                await guard.CredentialRefusedAsync(address, cancellationToken);
+            }
+
             return TypedResults.Problem(title: "Refresh failed", detail: "The refresh token is not valid; log in again.", statusCode: StatusCodes.Status401Unauthorized);
         }
 

@@ -145,7 +145,8 @@ internal static class UserEndpoints
     {
         var me = http.ActingUser();
         var address = LoginGuard.AddressOf(http.Connection.RemoteIpAddress);
-        if (await guard.BannedUntilAsync(me.Username, address, cancellationToken) is { } until)
+        var counted = LoginGuard.PasswordChangeKey(me.Id);
+        if (await guard.BannedUntilAsync(counted, address, cancellationToken) is { } until)
         {
             http.Audit("user.password", me.Username, outcome: "banned");
             return AuthEndpoints.Banned(http, until);
@@ -158,7 +159,7 @@ internal static class UserEndpoints
         catch (AccountException refused) when (refused.Error == AccountError.WrongPassword)
         {
             http.Audit("user.password", me.Username, outcome: "failed");
-            var delay = await guard.FailedAsync(me.Username, address, cancellationToken);
+            var delay = await guard.FailedAsync(counted, address, cancellationToken);
             if (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, cancellationToken);
@@ -167,7 +168,7 @@ internal static class UserEndpoints
             throw;
         }
 
-        await guard.SucceededAsync(me.Username, cancellationToken);
+        await guard.SucceededAsync(counted, cancellationToken);
         http.Audit("user.password", me.Username, detail: "changed by the user");
         return TypedResults.NoContent();
     }

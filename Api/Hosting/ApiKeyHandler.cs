@@ -35,11 +35,16 @@ internal sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions>
         }
 
         var key = Context.Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim();
-        var identity = await accounts.ValidateTokenAsync(key);
+        var (identity, forged) = await accounts.ValidateTokenAsync(key);
         var user = identity is null ? null : await accounts.ResolveAsync(identity, Context.RequestAborted);
         if (identity is null || user is null)
         {
-            await guard.CredentialRefusedAsync(address, Context.RequestAborted);
+            if (forged)
+            {
+                // A revoked or expired key (a forgotten cron job) is no guess; a made-up one is.
+                await guard.CredentialRefusedAsync(address, Context.RequestAborted);
+            }
+
             return AuthenticateResult.Fail("The API key is not valid.");
         }
 

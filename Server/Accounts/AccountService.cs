@@ -84,23 +84,23 @@ public sealed partial class AccountService(
     /// lifetime) or an API key (<c>sxk_</c>: known, secret matching). The account behind it is
     /// checked by <see cref="ResolveAsync"/>.
     /// </summary>
-    public async Task<ClaimsIdentity?> ValidateTokenAsync(string token)
+    public async Task<(ClaimsIdentity? Identity, bool Forged)> ValidateTokenAsync(string token)
     {
         if (!token.StartsWith(Secrets.ApiKeyPrefix, StringComparison.Ordinal))
         {
-            return await tokens.ValidateAsync(token).ConfigureAwait(false);
+            return await tokens.CheckAsync(token).ConfigureAwait(false);
         }
 
         if (!Secrets.TryParse(token, Secrets.ApiKeyPrefix, out var id, out var secret))
         {
-            return null;
+            return (null, true);
         }
 
         await using var db = await dbFactory.CreateDbContextAsync().ConfigureAwait(false);
         var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == id).ConfigureAwait(false);
         if (key is null || !Secrets.Matches(secret, key.SecretHash))
         {
-            return null;
+            return (null, true);
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -109,14 +109,14 @@ public sealed partial class AccountService(
             await db.ApiKeys.Where(k => k.Id == id).ExecuteUpdateAsync(k => k.SetProperty(x => x.LastUsedAt, now)).ConfigureAwait(false);
         }
 
-        return new ClaimsIdentity(
+        return (new ClaimsIdentity(
             [
                 new Claim(JwtRegisteredClaimNames.Sub, key.UserId.ToString(CultureInfo.InvariantCulture)),
                 new Claim(ApiKeyClaim, key.Id),
             ],
             "ApiKey",
             JwtRegisteredClaimNames.Name,
-            "role");
+            "role"), false);
     }
 
     /// <summary>On an identity that came from an API key: the key's id.</summary>

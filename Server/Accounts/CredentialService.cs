@@ -29,19 +29,28 @@ public sealed partial class CredentialService(
     public Task<IssuedTokens> IssueAsync(UserAccount user, CancellationToken cancellationToken) =>
         IssueAsync(user, Guid.NewGuid().ToString("N"), cancellationToken);
 
-    /// <summary>Trades a refresh token for new tokens, or returns null (unknown, expired, revoked, reused, or the account changed).</summary>
-    public async Task<IssuedTokens?> RefreshAsync(string? refreshToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// Trades a refresh token for new tokens, or gives none (unknown, expired, revoked, reused, or
+    /// the account changed). <c>Forged</c> says the token was never one of ours (malformed, no
+    /// such id, or the wrong secret): only that counts as guessing.
+    /// </summary>
+    public async Task<(IssuedTokens? Issued, bool Forged)> RefreshAsync(string? refreshToken, CancellationToken cancellationToken)
     {
         if (!Secrets.TryParse(refreshToken, Secrets.RefreshPrefix, out var id, out var secret))
         {
-            return null;
+            return (null, true);
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var row = await db.RefreshTokens.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken).ConfigureAwait(false);
-        if (row is null || !Secrets.Matches(secret, row.SecretHash) || row.RevokedAt is not null || row.ExpiresAt <= Now)
+        if (row is null || !Secrets.Matches(secret, row.SecretHash))
         {
-            return null;
+            return (null, true);
+        }
+
+        if (row.RevokedAt is not null || row.ExpiresAt <= Now)
+        {
+            return (null, false);
         }
 
         // Exactly one use wins, even when two arrive together; any other use is a reuse.
@@ -51,17 +60,17 @@ public sealed partial class CredentialService(
         {
             await RevokeFamilyAsync(db, row.FamilyId, cancellationToken).ConfigureAwait(false);
             LogReuse(logger, row.UserId);
-            return null;
+            return (null, false);
         }
 
         var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == row.UserId, cancellationToken).ConfigureAwait(false);
         if (user is null || user.Disabled || user.SecurityStamp != row.Stamp)
         {
             await RevokeFamilyAsync(db, row.FamilyId, cancellationToken).ConfigureAwait(false);
-            return null;
+            return (null, false);
         }
 
-        return await IssueAsync(user, row.FamilyId, cancellationToken).ConfigureAwait(false);
+        return (await IssueAsync(user, row.FamilyId, cancellationToken).ConfigureAwait(false), false);
     }
 
     /// <summary>Ends the access token <paramref name="jti"/> now, and the refresh family of <paramref name="refreshToken"/> if it is the user's.</summary>

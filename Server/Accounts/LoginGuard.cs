@@ -77,9 +77,39 @@ public sealed partial class LoginGuard(
         }
     }
 
-    /// <summary>The form of a client address the guard counts: IPv4-mapped IPv6 addresses as plain IPv4, so REST and SXP agree.</summary>
-    public static string? AddressOf(System.Net.IPAddress? address) =>
-        address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+    /// <summary>
+    /// The form of a client address the guard counts: IPv4-mapped IPv6 addresses as plain IPv4
+    /// (so REST and SXP agree), and IPv6 addresses by their /64, the block one host is given,
+    /// so walking through a subnet's addresses does not escape a ban.
+    /// </summary>
+    public static string? AddressOf(System.Net.IPAddress? address)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
+    }
+
+    /// <summary>
+    /// The account key under which confirmations of a password change are counted: apart from
+    /// the login's, so anyone's failed logins cannot stop the owner from changing the password.
+    /// ('#' never occurs in a username.)
+    /// </summary>
+    public static string PasswordChangeKey(long userId) => "#password-change-" + userId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A good login clears the account's failures (not the address's: one known password must not excuse guessing others).</summary>
     public async Task SucceededAsync(string username, CancellationToken cancellationToken)

@@ -74,15 +74,27 @@ public sealed class TokenService
     }
 
     /// <summary>Checks signature, algorithm, issuer, audience and lifetime. The account itself is checked by <see cref="AccountService"/>.</summary>
-    public async Task<ClaimsIdentity?> ValidateAsync(string token)
+    public async Task<ClaimsIdentity?> ValidateAsync(string token) => (await CheckAsync(token).ConfigureAwait(false)).Identity;
+
+    /// <summary>
+    /// Validates a token; when it is refused, <c>Forged</c> says whether it was never ours
+    /// (malformed, unsigned, wrong key or algorithm, wrong issuer or audience) rather than one
+    /// of ours that has expired or is not valid yet, which honest clients send too.
+    /// </summary>
+    public async Task<(ClaimsIdentity? Identity, bool Forged)> CheckAsync(string token)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 8192)
         {
-            return null;
+            return (null, true);
         }
 
         var result = await _handler.ValidateTokenAsync(token, ValidationParameters).ConfigureAwait(false);
-        return result.IsValid ? result.ClaimsIdentity : null;
+        if (result.IsValid)
+        {
+            return (result.ClaimsIdentity, false);
+        }
+
+        return (null, result.Exception is not (SecurityTokenExpiredException or SecurityTokenNotYetValidException));
     }
 
     private static byte[] LoadOrCreateKey(string path)

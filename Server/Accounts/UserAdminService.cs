@@ -221,11 +221,7 @@ public sealed partial class UserAdminService(
 
         // The rows are gone (files and uploads cascade); now the bytes.
         await uploads.ForgetUserAsync(id, sessions).ConfigureAwait(false);
-        var root = roots.RootOf(id);
-        if (Directory.Exists(root))
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        roots.DeleteRoot(id);
 
         LogDeleted(logger, id);
     }

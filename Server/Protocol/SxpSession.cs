@@ -254,13 +254,18 @@ internal sealed partial class SxpSession(
             throw new SxpException(ErrorCode.AuthFailed, "Too many failed logins from this address; try again later.");
         }
 
-        _identity = await accounts.ValidateTokenAsync(request.Token).ConfigureAwait(false);
+        (_identity, var forged) = await accounts.ValidateTokenAsync(request.Token).ConfigureAwait(false);
         _user = _identity is null ? null : await accounts.ResolveAsync(_identity, Closed).ConfigureAwait(false);
         Audit("sxp.auth", null, _user is null ? "failed" : "ok", _identity?.FindFirst(AccountService.ApiKeyClaim) is { } key ? "api key " + key.Value : null);
         if (_user is null)
         {
             LogAuthFailed(logger, connection.ConnectionId);
-            await guard.CredentialRefusedAsync(address, Closed).ConfigureAwait(false);
+            if (forged)
+            {
+                // Expired, revoked or logged-out credentials are what honest clients send too; only made-up ones count as guessing.
+                await guard.CredentialRefusedAsync(address, Closed).ConfigureAwait(false);
+            }
+
             throw new SxpException(ErrorCode.AuthFailed, "The token was not accepted. Log in again.");
         }
 

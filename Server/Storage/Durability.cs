@@ -31,6 +31,23 @@ internal static partial class Durability
     }
 
     /// <summary>
+    /// Flushes <paramref name="directory"/> and each directory above it up to <paramref name="root"/>,
+    /// so directories a commit created are durable along with the file in them. Directories in
+    /// <paramref name="done"/> (shared across one batch) are not flushed twice.
+    /// </summary>
+    public static void FlushUpTo(string root, string directory, HashSet<string>? done = null)
+    {
+        for (var current = directory; current.Length >= root.Length && (done?.Add(current) ?? true); current = Path.GetDirectoryName(current)!)
+        {
+            FlushDirectory(current);
+            if (current.Length == root.Length)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>
     /// Makes every file in <paramref name="files"/> durable. On Linux one syncfs of the file system
     /// holding <paramref name="directory"/> covers them all (and whatever else is dirty there);
     /// elsewhere each file is flushed on its own.

@@ -21,9 +21,12 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     {
         using var target = roots.Resolve(user.Id, path);
         var location = target.Location;
-        if (Directory.Exists(location))
+        using (var directory = target.OpenDirectoryForTimes())
         {
-            return DirectoryEntry(path.Name, new DirectoryInfo(location));
+            if (directory is not null)
+            {
+                return DirectoryEntry(path.Name, File.GetLastWriteTimeUtc(directory));
+            }
         }
 
         var info = new FileInfo(location);
@@ -71,7 +74,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
 
         return children.Select(child => child switch
         {
-            DirectoryInfo dir => DirectoryEntry(dir.Name, dir),
+            DirectoryInfo dir => DirectoryEntry(dir.Name, dir.LastWriteTimeUtc),
             FileInfo file => FileEntry(file.Name, file, records.GetValueOrDefault(path.Append(file.Name).Value)),
             _ => throw new InvalidOperationException(),
         }).ToList();
@@ -90,7 +93,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
 
         using var target = roots.EnsureParents(user.Id, path);
         Directory.CreateDirectory(target.Location);
-        return DirectoryEntry(path.Name, new DirectoryInfo(target.Location));
+        return DirectoryEntry(path.Name, new DirectoryInfo(target.Location).LastWriteTimeUtc);
     }
 
     public async Task RemoveAsync(AuthenticatedUser user, RemotePath path, bool recursive, CancellationToken cancellationToken)
@@ -110,7 +113,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
                 throw new SxpException(ErrorCode.Conflict, $"'{path}' is a directory that is not empty; remove it recursively.");
             }
 
-            Directory.Delete(location, recursive);
+            target.DeleteTree();
             // substr, not LIKE: LIKE ignores ASCII case in SQLite, and paths are case-sensitive.
             var prefix = path.Value + "/";
             await db.Database.ExecuteSqlInterpolatedAsync(
@@ -161,6 +164,15 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        long? fromTicks = null;
+        if (!isDirectory)
+        {
+            // A crash between the rename and the records must not leave either record describing
+            // other bytes; the moved file's record gets its time back when it moves with it.
+            fromTicks = await db.Files.Where(f => f.OwnerId == user.Id && f.Path == from.Value).Select(f => (long?)f.ModifiedTicks).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            await MarkInFlightAsync(db, user.Id, [from.Value, to.Value], cancellationToken).ConfigureAwait(false);
+        }
+
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (isDirectory)
         {
@@ -175,7 +187,7 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
             File.Move(source, target, overwrite);
             await db.Files.Where(f => f.OwnerId == user.Id && f.Path == to.Value).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"UPDATE files SET path = {to.Value} WHERE owner_id = {user.Id} AND path = {from.Value}",
+                $"UPDATE files SET path = {to.Value}, modified_ticks = {fromTicks ?? -1} WHERE owner_id = {user.Id} AND path = {from.Value}",
                 cancellationToken).ConfigureAwait(false);
         }
 
@@ -192,10 +204,13 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
     {
         var modifiedUtc = FileTimes.Check(modified)!.Value;
         using var target = roots.Resolve(user.Id, path);
-        if (target.OpenDirectory() is { } directory)
+        using (var directory = target.OpenDirectoryForTimes())
         {
-            Directory.SetLastWriteTimeUtc(directory, modifiedUtc);
-            return DirectoryEntry(path.Name, new DirectoryInfo(directory));
+            if (directory is not null)
+            {
+                File.SetLastWriteTimeUtc(directory, modifiedUtc);
+                return DirectoryEntry(path.Name, File.GetLastWriteTimeUtc(directory));
+            }
         }
 
         // The time goes on the inode that was opened and checked, even if the name is replaced meanwhile.
@@ -263,6 +278,19 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
         }
     }
 
+    /// <summary>
+    /// Before files are renamed over these paths, their records are marked in flight (a modification
+    /// time no file has), so a crash between the rename and the new record cannot leave the old
+    /// hash standing for new content: the record only counts towards the quota until it is
+    /// replaced, or until the start-up reconciliation hashes the file that is actually there.
+    /// </summary>
+    internal static async Task MarkInFlightAsync(SecureXferDbContext db, long ownerId, IReadOnlyCollection<string> paths, CancellationToken cancellationToken) =>
+        await db.Files.Where(f => f.OwnerId == ownerId && paths.Contains(f.Path))
+            .ExecuteUpdateAsync(u => u.SetProperty(f => f.ModifiedTicks, InFlightTicks), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The modification time of a record whose file is being replaced.</summary>
+    private const long InFlightTicks = -1;
+
     internal static async Task<string> HashHandleAsync(SafeFileHandle handle, long size, CancellationToken cancellationToken)
     {
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
@@ -276,8 +304,8 @@ public sealed class FileService(IDbContextFactory<SecureXferDbContext> dbFactory
         return new RemoteEntry(name, EntryType.File, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), valid ? record!.Sha256 : null);
     }
 
-    private static RemoteEntry DirectoryEntry(string name, DirectoryInfo info) =>
-        new(name, EntryType.Dir, 0, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero), null);
+    private static RemoteEntry DirectoryEntry(string name, DateTime modifiedUtc) =>
+        new(name, EntryType.Dir, 0, new DateTimeOffset(modifiedUtc, TimeSpan.Zero), null);
 
     private static SxpException NotFound(RemotePath path) => new(ErrorCode.NotFound, $"'{path}' does not exist.");
 }

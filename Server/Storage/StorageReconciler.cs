@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using SecureXfer.Server.Persistence;
 using SecureXfer.Server.Transfers;
 using SecureXfer.Shared.Paths;
@@ -38,8 +39,18 @@ public sealed partial class StorageReconciler(
         return report;
     }
 
-    /// <summary>A clean stop: the next start need not walk the trees.</summary>
-    public void MarkStopped() => File.Delete(data.RunningMarker);
+    /// <summary>
+    /// A clean stop: once no commit is under way (new ones are refused from now on), the marker
+    /// goes and the next start need not walk the trees. With a commit still running after the
+    /// wait, the marker stays and the next start reconciles.
+    /// </summary>
+    public void MarkStopped()
+    {
+        if (uploads.StopCommits(TimeSpan.FromSeconds(10)))
+        {
+            File.Delete(data.RunningMarker);
+        }
+    }
 
     public async Task<ReconcileReport> ReconcileTreesAsync(CancellationToken cancellationToken)
     {
@@ -67,6 +78,7 @@ public sealed partial class StorageReconciler(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var records = await db.Files.Where(f => f.OwnerId == userId).ToDictionaryAsync(f => f.Path, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
         int files = 0, rehashed = 0, pending = 0;
+        using var anchor = ConfinedFs.OpenAnchor(root);
         var walk = new EnumerationOptions
         {
             RecurseSubdirectories = true,
@@ -89,7 +101,23 @@ public sealed partial class StorageReconciler(
                 continue;
             }
 
-            using (var handle = File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan))
+            // Opened beneath the root without following links, and only if it is a regular file
+            // (a FIFO or socket planted in the tree is skipped, not waited on).
+            SafeFileHandle? opened;
+            try
+            {
+                if (ConfinedFs.OpenFile(anchor, relative, write: false, out opened) != ConfinedFs.Outcome.Opened)
+                {
+                    continue;
+                }
+            }
+            catch (IOException ex)
+            {
+                LogUnreadable(logger, userId, ex.Message);
+                continue;
+            }
+
+            using (var handle = opened!)
             {
                 var size = RandomAccess.GetLength(handle);
                 var modified = File.GetLastWriteTimeUtc(handle).Ticks;
@@ -116,6 +144,9 @@ public sealed partial class StorageReconciler(
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         return new ReconcileReport(files, rehashed, records.Count);
     }
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Reconciliation skipped a file of user {UserId} it could not open: {Reason}")]
+    private static partial void LogUnreadable(ILogger logger, long userId, string reason);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "The previous run did not stop cleanly; storage reconciled: {Files} files checked, {Rehashed} hashed again, {Dropped} records of missing files dropped")]
     private static partial void LogReconciled(ILogger logger, int files, int rehashed, int dropped);

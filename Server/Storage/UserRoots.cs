@@ -24,6 +24,13 @@ public sealed class UserRoots(DataDirectory data)
         return root;
     }
 
+    /// <summary>Deletes a user's whole root, through handles (a link swapped in anywhere is removed, never followed).</summary>
+    public void DeleteRoot(long userId)
+    {
+        using var files = ConfinedFs.OpenAnchor(data.Files);
+        ConfinedFs.DeleteTree(files, userId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>
     /// Where <paramref name="path"/> would be under the root, for purposes that decide nothing
     /// (flushing directories, messages). Access goes through <see cref="Resolve"/>.
@@ -43,7 +50,18 @@ public sealed class UserRoots(DataDirectory data)
             return new ConfinedPath(path, anchor, null);
         }
 
-        var outcome = ConfinedFs.OpenDirectory(anchor, path.Parent.IsRoot ? "." : path.Parent.Value[1..], out var parent);
+        ConfinedFs.Outcome outcome;
+        SafeFileHandle? parent;
+        try
+        {
+            outcome = ConfinedFs.OpenDirectory(anchor, path.Parent.IsRoot ? "." : path.Parent.Value[1..], out parent);
+        }
+        catch
+        {
+            anchor.Dispose();
+            throw;
+        }
+
         var resolved = new ConfinedPath(path, anchor, parent);
         if (outcome == ConfinedFs.Outcome.Link || (outcome == ConfinedFs.Outcome.Opened && new FileInfo(resolved.Location).LinkTarget is not null))
         {
@@ -149,6 +167,37 @@ public sealed class ConfinedPath : IDisposable
             ConfinedFs.Outcome.Missing => null,
             _ => throw new SxpException(ErrorCode.InvalidPath, $"'{Path}' is a symbolic link, which is not followed."),
         };
+    }
+
+    /// <summary>
+    /// The entry as a directory, opened for its metadata and times (read them and set them
+    /// through the handle: the path of a handle would name the handle's own /proc entry); null
+    /// when it is no directory.
+    /// </summary>
+    public SafeFileHandle? OpenDirectoryForTimes()
+    {
+        if (_parent is null && !Path.IsRoot)
+        {
+            return null;
+        }
+
+        return ConfinedFs.OpenDirectoryForTimes(_parent ?? _anchor, Path.IsRoot ? "." : Path.Name, out var handle) switch
+        {
+            ConfinedFs.Outcome.Opened => handle,
+            ConfinedFs.Outcome.Missing => null,
+            _ => throw new SxpException(ErrorCode.InvalidPath, $"'{Path}' is a symbolic link, which is not followed."),
+        };
+    }
+
+    /// <summary>Deletes the entry, and everything below it when it is a directory, through handles (<see cref="ConfinedFs.DeleteTree"/>).</summary>
+    public void DeleteTree()
+    {
+        if (Path.IsRoot || _parent is null)
+        {
+            throw new InvalidOperationException("Only an entry below the root can be deleted.");
+        }
+
+        ConfinedFs.DeleteTree(_parent, Path.Name);
     }
 
     /// <summary>A path for the entry as a directory, pinned by a handle (so listing it lists what was checked); null when it is none.</summary>

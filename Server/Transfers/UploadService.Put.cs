@@ -171,7 +171,7 @@ public sealed partial class UploadService
                 LogPutBatchFailed(logger, ex, batch.Count);
                 foreach (var put in batch)
                 {
-                    if (put.Done.TrySetException(new SxpException(ErrorCode.Internal, "The server could not store the file.")))
+                    if (put.Done.TrySetException(ex as SxpException ?? new SxpException(ErrorCode.Internal, "The server could not store the file.")))
                     {
                         File.Delete(put.Staging);
                     }
@@ -182,6 +182,7 @@ public sealed partial class UploadService
 
     private async Task CommitBatchAsync(List<StagedPut> batch)
     {
+        using var commit = BeginCommit();
         // 1. Every staged byte of the batch reaches the disk with one sync.
         Durability.FlushFileSystem(data.Staging, batch.Select(p => p.Staging));
 
@@ -225,8 +226,8 @@ public sealed partial class UploadService
             sizes = await db.Files.AsNoTracking().Where(f => f.OwnerId == user.Id && paths.Contains(f.Path)).ToDictionaryAsync(f => f.Path, f => f.Size, StringComparer.Ordinal).ConfigureAwait(false);
         }
 
-        // Only a replacing PUT can go over a file that has a record.
-        await MarkInFlightAsync(db, user.Id, puts.Where(p => p.Replace).Select(p => p.Path.Value).Distinct().ToList(), CancellationToken.None).ConfigureAwait(false);
+        // A PUT that is refused leaves its path marked: that costs a new hash of the file on its next read, nothing more.
+        await FileService.MarkInFlightAsync(db, user.Id, paths, CancellationToken.None).ConfigureAwait(false);
         var placed = new List<(StagedPut Put, RemoteEntry Entry, FileRecord Record)>();
         var superseded = new List<(StagedPut Put, RemoteEntry Entry)>();
         foreach (var put in puts)
@@ -279,14 +280,7 @@ public sealed partial class UploadService
         var flushed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var directory in placed.Select(p => Path.GetDirectoryName(roots.RealPathOf(user.Id, p.Put.Path))!))
         {
-            for (var current = directory; current.Length >= root.Length && flushed.Add(current); current = Path.GetDirectoryName(current)!)
-            {
-                Durability.FlushDirectory(current);
-                if (current.Length == root.Length)
-                {
-                    break;
-                }
-            }
+            Durability.FlushUpTo(root, directory, flushed);
         }
 
         crash.Hit(Diagnostics.CrashPoints.PutRenamed);

@@ -44,6 +44,8 @@ public sealed partial class UploadService(
 
     private readonly ConcurrentDictionary<string, ActiveUpload> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, SemaphoreSlim> _userLocks = new();
+    private int _committing;
+    private volatile bool _stopping;
 
     public int Window => Math.Clamp(options.Value.UploadWindow, 1, 64);
 
@@ -127,6 +129,35 @@ public sealed partial class UploadService(
         }
     }
 
+    /// <summary>
+    /// At shutdown: no new commit starts (they get Busy and can be repeated after the restart),
+    /// and this waits for those under way. True when none is left, so the stop counts as clean.
+    /// </summary>
+    public bool StopCommits(TimeSpan wait)
+    {
+        _stopping = true;
+        var deadline = Environment.TickCount64 + (long)wait.TotalMilliseconds;
+        while (Volatile.Read(ref _committing) > 0 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        return Volatile.Read(ref _committing) == 0;
+    }
+
+    /// <summary>Counts a commit (between its first change on disk and its last record) so a stop can wait for it.</summary>
+    private Release BeginCommit()
+    {
+        Interlocked.Increment(ref _committing);
+        if (_stopping)
+        {
+            Interlocked.Decrement(ref _committing);
+            throw new SxpException(ErrorCode.Busy, "The server is shutting down; commit again once it is back.");
+        }
+
+        return new Release(() => Interlocked.Decrement(ref _committing));
+    }
+
     /// <summary>Takes an upload out of service (a newer open supersedes it): attached connections get UploadGone from now on.</summary>
     private async Task RetireAsync(string uploadId, bool save)
     {
@@ -204,7 +235,10 @@ public sealed partial class UploadService(
             }
 
             await upload.CloseAsync().ConfigureAwait(false);
-            return await CommitClosedAsync(user, upload, sha256, modifiedUtc, cancellationToken).ConfigureAwait(false);
+            using (BeginCommit())
+            {
+                return await CommitClosedAsync(user, upload, sha256, modifiedUtc, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -247,9 +281,12 @@ public sealed partial class UploadService(
                 throw new SxpException(ErrorCode.Conflict, $"'{upload.Path}' was created while the upload ran.");
             }
 
-            await MarkInFlightAsync(db, user.Id, [upload.Path.Value], cancellationToken).ConfigureAwait(false);
+            await FileService.MarkInFlightAsync(db, user.Id, [upload.Path.Value], cancellationToken).ConfigureAwait(false);
             File.Move(upload.StagingPath, target.Location, overwrite: true);
             Durability.FlushDirectory(target.ParentLocation);
+
+            // Directories the commit created above it are made durable too (decides nothing, so by name).
+            Durability.FlushUpTo(roots.RootOf(user.Id), Path.GetDirectoryName(roots.RealPathOf(user.Id, upload.Path))!);
             crash.Hit(Diagnostics.CrashPoints.UploadRenamed);
 
             var info = new FileInfo(target.Location);
@@ -400,15 +437,20 @@ public sealed partial class UploadService(
         return new Release(gate);
     }
 
-    private sealed class Release(SemaphoreSlim gate) : IDisposable
+    private sealed class Release(Action release) : IDisposable
     {
         private int _done;
+
+        public Release(SemaphoreSlim gate)
+            : this(() => gate.Release())
+        {
+        }
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _done, 1) == 0)
             {
-                gate.Release();
+                release();
             }
         }
     }
@@ -552,18 +594,6 @@ public sealed partial class UploadService(
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Before files are renamed over these paths, their records are marked in flight (a modification
-    /// time no file has), so a crash between the rename and the new record cannot leave the old
-    /// hash standing for new content: the record only counts towards the quota until it is
-    /// replaced, or until the start-up reconciliation hashes the file that is actually there.
-    /// </summary>
-    private static async Task MarkInFlightAsync(SecureXferDbContext db, long ownerId, IReadOnlyCollection<string> paths, CancellationToken cancellationToken) =>
-        await db.Files.Where(f => f.OwnerId == ownerId && paths.Contains(f.Path))
-            .ExecuteUpdateAsync(u => u.SetProperty(f => f.ModifiedTicks, InFlightTicks), cancellationToken).ConfigureAwait(false);
-
-    /// <summary>The modification time of a record whose file is being replaced.</summary>
-    private const long InFlightTicks = -1;
 
     private async Task DiscardAsync(SecureXferDbContext db, string uploadId)
     {

@@ -2,7 +2,7 @@ using System.Globalization;
 using SecureXfer.Load;
 using SecureXfer.Tests.Support;
 
-// SecureXfer.Load [--clients N] [--seconds N] [--users N] [--settle N] [--quick]
+// SecureXfer.Load [--clients N] [--seconds N] [--users N] [--settle N] [--heap-limit-mib N] [--quick]
 // Starts a server on loopback, drives N concurrent clients for the given time, checks every
 // stored file, and prints a report. Exits 1 on any error, lost or corrupt file, or growth.
 var quick = args.Contains("--quick");
@@ -17,7 +17,13 @@ if (settings.Clients is < 1 or > LoadSettings.MaxClients || settings.Duration > 
     return 2;
 }
 
-await using var server = await ServerProcess.StartAsync();
+// --heap-limit-mib N runs the server with a hard GC heap limit: memory that a long run only
+// seemed to keep (garbage the GC had no reason to collect yet) is collected, while a leak fails.
+var heapLimit = Option("--heap-limit-mib", 0);
+var environment = heapLimit > 0
+    ? new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = ((long)heapLimit << 20).ToString("x", CultureInfo.InvariantCulture) }
+    : null;
+await using var server = await ServerProcess.StartAsync(environment);
 using var scratch = new TempDir("sx-load");
 var report = await new LoadRun(server, settings, scratch.Path).RunAsync();
 LoadReportWriter.Write(Console.Out, report);

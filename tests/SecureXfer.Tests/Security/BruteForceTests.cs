@@ -38,10 +38,10 @@ public sealed class BruteForceTests
     }
 
     [Fact]
-    public async Task Guessing_the_current_password_of_a_password_change_bans_the_account_like_failed_logins()
+    public async Task Guessing_the_current_password_of_a_password_change_bans_further_changes()
     {
         await using var server = await StartAsync();
-        await server.AddUserAsync("carol", "carol-password");
+        var carolId = await server.AddUserAsync("carol", "carol-password");
         using var carol = new RestClient(server, await server.LoginAsync("carol", "carol-password"));
         var hash = server.ScalarText("SELECT password_hash FROM users WHERE username = 'carol'");
 
@@ -51,16 +51,59 @@ public sealed class BruteForceTests
             await RestClient.ExpectAsync(wrong, HttpStatusCode.Forbidden);
         }
 
-        // Now even the right current password is refused, and so is a login to the account.
+        // Now even the right current password is refused; the change has a counter of its own,
+        // so the owner's logins are not what it bans.
         var right = await carol.PostAsync("/api/v1/me/password", new ChangePasswordRequest("carol-password", "a-new-password-1"));
         await RestClient.ExpectAsync(right, HttpStatusCode.TooManyRequests);
-        using (var login = await server.PostLoginAsync("carol", "carol-password"))
+        Assert.Equal(hash, server.ScalarText("SELECT password_hash FROM users WHERE username = 'carol'"));
+        Assert.Equal(1, server.Scalar($"SELECT count(*) FROM login_bans WHERE kind = 'account' AND subject = '#password-change-{carolId}' AND banned_until IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task Failed_logins_by_others_do_not_stop_the_owner_changing_the_password()
+    {
+        await using var server = await StartAsync();
+        await server.AddUserAsync("dave", "dave-password");
+        using var dave = await RestClient.AsAsync(server, "dave", "dave-password");
+        for (var i = 0; i < AccountLimit; i++)
         {
-            Assert.Equal(HttpStatusCode.TooManyRequests, login.StatusCode);
+            using var wrong = await server.PostLoginAsync("dave", "guess-" + i);
         }
 
-        Assert.Equal(hash, server.ScalarText("SELECT password_hash FROM users WHERE username = 'carol'"));
-        Assert.Equal(1, server.Scalar("SELECT count(*) FROM login_bans WHERE kind = 'account' AND subject = 'carol' AND banned_until IS NOT NULL"));
+        using (var banned = await server.PostLoginAsync("dave", "dave-password"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, banned.StatusCode);
+        }
+
+        var change = await dave.PostAsync("/api/v1/me/password", new ChangePasswordRequest("dave-password", "dave-new-password"));
+        await RestClient.ExpectAsync(change, HttpStatusCode.NoContent);
+    }
+
+    [Fact]
+    public async Task Expired_revoked_and_spent_credentials_are_not_counted_as_guesses()
+    {
+        await using var server = await StartAsync();
+        using var response = await server.PostLoginAsync("admin", ServerProcess.AdminPassword);
+        var login = (await response.Content.ReadFromJsonAsync<LoginResponse>())!;
+        using var admin = new RestClient(server, login.AccessToken);
+        var key = await RestClient.ExpectAsync(await admin.PostAsync("/api/v1/keys", new CreateKeyRequest("cron", null)), HttpStatusCode.Created);
+        await RestClient.ExpectAsync(await admin.DeleteAsync($"/api/v1/keys/{key.GetProperty("id").GetString()}"), HttpStatusCode.NoContent);
+        using var http = server.CreateHttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/api/v1/auth/refresh", new RefreshRequest(login.RefreshToken!))).StatusCode);
+
+        // Twice the address limit of a forgotten cron job's revoked key, a spent refresh token, and SXP AUTH with the revoked key.
+        for (var i = 0; i < 2 * AddressLimit; i++)
+        {
+            using var revoked = new RestClient(server, key.GetProperty("key").GetString());
+            Assert.Equal(HttpStatusCode.Unauthorized, (await revoked.GetAsync("/api/v1/me")).StatusCode);
+            await using var sxp = new SxpClient(server.Endpoint, key.GetProperty("key").GetString()!);
+            Assert.Equal(ErrorCode.AuthFailed, (await Assert.ThrowsAsync<SxpException>(() => sxp.ListAsync("/", CancellationToken.None))).Code);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsJsonAsync("/api/v1/auth/refresh", new RefreshRequest(login.RefreshToken!))).StatusCode);
+        }
+
+        Assert.Equal(0, server.Scalar("SELECT count(*) FROM login_bans WHERE banned_until IS NOT NULL"));
+        using var again = await server.PostLoginAsync("admin", ServerProcess.AdminPassword);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
     }
 
     [Fact]

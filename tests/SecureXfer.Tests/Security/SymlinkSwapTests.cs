@@ -130,6 +130,59 @@ public sealed class SymlinkSwapTests : IAsyncLifetime
         Assert.NotEqual(DateTime.UnixEpoch, File.GetLastWriteTimeUtc(Path.Combine(victimDir, "own.txt")));
     }
 
+    [Fact]
+    public async Task A_recursive_remove_never_deletes_through_a_swapped_in_link()
+    {
+        var attacker = await _server.AddUserAsync("remover", "remover-password");
+        var victim = await _server.AddUserAsync("kept", "kept-password");
+        var victimDir = Path.Combine(_server.UserRoot(victim), "precious");
+        Directory.CreateDirectory(Path.Combine(victimDir, "inner"));
+        await File.WriteAllTextAsync(Path.Combine(victimDir, "a.txt"), VictimBytes);
+        await File.WriteAllTextAsync(Path.Combine(victimDir, "inner", "b.txt"), VictimBytes);
+
+        var own = _local.Combine("own.txt");
+        await File.WriteAllTextAsync(own, "attacker-own");
+        await using var client = await _server.ConnectAsync("remover", "remover-password");
+        var sub = Path.Combine(_server.UserRoot(attacker), "t", "sub");
+        using var stop = new CancellationTokenSource();
+        var swapper = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    // Whenever the attacker's t/sub is a directory, make it a link to the victim's directory, and back.
+                    if (Directory.Exists(sub) && new FileInfo(sub).LinkTarget is null)
+                    {
+                        Directory.Move(sub, sub + ".parked");
+                        File.CreateSymbolicLink(sub, victimDir);
+                        Thread.Yield();
+                        File.Delete(sub);
+                        Directory.Move(sub + ".parked", sub);
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // The server removed or created something in between: try again.
+                }
+            }
+        });
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(6))
+        {
+            await Try(() => client.PutAsync(own, "/t/sub/x/y.txt", OverwritePolicy.Replace, CancellationToken.None));
+            await Try(() => client.PutAsync(own, "/t/sub/z.txt", OverwritePolicy.Replace, CancellationToken.None));
+            await Try(() => client.RemoveAsync("/t", recursive: true, CancellationToken.None));
+        }
+
+        await stop.CancelAsync();
+        await swapper;
+        Assert.Equal(VictimBytes, await File.ReadAllTextAsync(Path.Combine(victimDir, "a.txt")));
+        Assert.Equal(VictimBytes, await File.ReadAllTextAsync(Path.Combine(victimDir, "inner", "b.txt")));
+        Assert.Equal(["a.txt", "inner"], Directory.EnumerateFileSystemEntries(victimDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
     /// <summary>Refusals and not-found answers are expected while the link is in place; anything else is not.</summary>
     private static async Task Try(Func<Task> operation)
     {

@@ -62,6 +62,8 @@ public sealed class ModifiedTimeTests(ServerFixture fixture) : IClassFixture<Ser
         // Directories take a time too.
         var directory = await client.SetModifiedAsync(RemoteParent(remote), new DateTimeOffset(Past), CancellationToken.None);
         Assert.Equal(Past, directory!.Modified.UtcDateTime);
+        Assert.Equal(Past, Directory.GetLastWriteTimeUtc(Path.GetDirectoryName(OnServer(remote))!));
+        Assert.Equal(Past, (await client.StatAsync(RemoteParent(remote), CancellationToken.None)).Modified.UtcDateTime);
     }
 
     [Fact]
