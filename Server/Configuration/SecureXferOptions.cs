@@ -64,6 +64,18 @@ public sealed class SecureXferOptions
     /// <summary>Most connections (REST and SXP together) served at once.</summary>
     public int MaxConnections { get; set; } = 1000;
 
+    /// <summary>Most SXP connections one client address (IPv6: one /64) may hold open, authenticated or not.</summary>
+    public int SxpConnectionsPerAddress { get; set; } = 256;
+
+    /// <summary>Most SXP sessions one account may hold open at once.</summary>
+    public int SxpSessionsPerUser { get; set; } = 64;
+
+    /// <summary>An upload nobody has sent to for this long is discarded, with its staged data and its quota reservation.</summary>
+    public TimeSpan AbandonedUploadAge { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often abandoned uploads are looked for.</summary>
+    public TimeSpan AbandonedUploadSweep { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>How often a long-lived SXP connection re-checks that its account is still enabled and unchanged.</summary>
     public TimeSpan AccountRecheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -39,6 +39,8 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<Remotes.RemoteService>();
         services.AddSingleton<Jobs.JobService>();
         services.AddHostedService<Jobs.JobScheduler>();
+        services.AddHostedService<AbandonedUploadSweeper>();
+        services.AddSingleton<SessionLimits>();
         services.AddSingleton<SxpConnectionHandler>();
         return services;
     }

@@ -24,6 +24,7 @@ public sealed partial class SxpConnectionHandler(
     UploadService uploads,
     ServerMetrics metrics,
     Audit.AuditLog audit,
+    SessionLimits limits,
     IOptions<SecureXferOptions> options,
     ILogger<SxpConnectionHandler> logger) : ConnectionHandler
 {
@@ -37,7 +38,17 @@ public sealed partial class SxpConnectionHandler(
             return;
         }
 
-        var session = new SxpSession(connection, accounts, guard, files, uploads, metrics, audit, options.Value, logger);
+        using var addressSlot = limits.TryEnterAddress(LoginGuard.AddressOf((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address));
+        if (addressSlot is null)
+        {
+            LogTooManyFromAddress(logger, connection.ConnectionId);
+            FrameWriter.WriteError(connection.Transport.Output, 0, ErrorCode.Busy, "Too many connections from this address; close some and try again.");
+            await connection.Transport.Output.FlushAsync().ConfigureAwait(false);
+            connection.Abort();
+            return;
+        }
+
+        var session = new SxpSession(connection, accounts, guard, limits, files, uploads, metrics, audit, options.Value, logger);
         metrics.SessionOpened();
         try
         {
@@ -45,9 +56,13 @@ public sealed partial class SxpConnectionHandler(
         }
         finally
         {
+            session.Dispose();
             metrics.SessionClosed();
         }
     }
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Connection {ConnectionId} refused: its address has as many SXP connections as it may")]
+    private static partial void LogTooManyFromAddress(ILogger logger, string connectionId);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Connection {ConnectionId} closed: it did not negotiate ALPN sxp/1")]
     private static partial void LogNoAlpn(ILogger logger, string connectionId);

@@ -27,12 +27,13 @@ internal sealed partial class SxpSession(
     ConnectionContext connection,
     AccountService accounts,
     LoginGuard guard,
+    SessionLimits limits,
     FileService files,
     UploadService uploads,
     ServerMetrics metrics,
     Audit.AuditLog audit,
     SecureXferOptions options,
-    ILogger logger)
+    ILogger logger) : IDisposable
 {
     private const int DownloadPiece = 512 * 1024;
     private const int ListBatch = 1000;
@@ -44,6 +45,7 @@ internal sealed partial class SxpSession(
     private ClaimsIdentity? _identity;
     private long _accountCheckedAt;
     private CancellationTokenSource? _writeStall;
+    private IDisposable? _userSlot;
 
     // The read loop and the answers to PUTs (sent when their batch is committed) share the output.
     private readonly SemaphoreSlim _send = new(1, 1);
@@ -59,6 +61,9 @@ internal sealed partial class SxpSession(
     }
 
     private CancellationToken Closed => connection.ConnectionClosed;
+
+    /// <summary>Gives back the account's session slot.</summary>
+    public void Dispose() => _userSlot?.Dispose();
 
     private AuthenticatedUser User => _user ?? throw new SxpException(ErrorCode.AuthRequired, "Authenticate first.");
 
@@ -267,6 +272,13 @@ internal sealed partial class SxpSession(
             }
 
             throw new SxpException(ErrorCode.AuthFailed, "The token was not accepted. Log in again.");
+        }
+
+        _userSlot = limits.TryEnterUser(_user.Id);
+        if (_userSlot is null)
+        {
+            await SendErrorAsync(header.StreamId, ErrorCode.Busy, $"This account has {options.SxpSessionsPerUser} sessions open, as many as it may; close one and try again.").ConfigureAwait(false);
+            return false;
         }
 
         _state = SessionState.Ready;

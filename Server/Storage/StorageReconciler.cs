@@ -23,9 +23,10 @@ public sealed partial class StorageReconciler(
 {
     private const int SaveEvery = 500;
 
-    /// <summary>Reconciles, then marks the data directory as in use until <see cref="MarkStopped"/>.</summary>
+    /// <summary>Checks that paths can be confined on this kernel, reconciles, then marks the data directory as in use until <see cref="MarkStopped"/>.</summary>
     public async Task<ReconcileReport?> RunAsync(CancellationToken cancellationToken)
     {
+        ConfinedFs.EnsureSupported(data.Files);
         await uploads.ReconcileStagingAsync(cancellationToken).ConfigureAwait(false);
         ReconcileReport? report = null;
         if (File.Exists(data.RunningMarker))

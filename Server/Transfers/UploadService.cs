@@ -337,6 +337,34 @@ public sealed partial class UploadService(
         }
     }
 
+    /// <summary>
+    /// Discards uploads that no connection holds and that have received nothing for
+    /// <paramref name="age"/>: staged data and quota reservation go. Returns how many.
+    /// </summary>
+    public async Task<int> DiscardAbandonedAsync(TimeSpan age, CancellationToken cancellationToken)
+    {
+        var cutoff = time.GetUtcNow().Subtract(age).ToUnixTimeMilliseconds();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var stale = await db.UploadSessions.Where(s => s.UpdatedAt < cutoff).Select(s => new { s.Id, s.OwnerId }).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var discarded = 0;
+        foreach (var session in stale.Where(s => !_active.ContainsKey(s.Id)))
+        {
+            using (await LockUserAsync(session.OwnerId, cancellationToken).ConfigureAwait(false))
+            {
+                // Looked at again under the owner's lock: an open may have taken it up meanwhile.
+                if (_active.ContainsKey(session.Id))
+                {
+                    continue;
+                }
+
+                await DiscardAsync(db, session.Id).ConfigureAwait(false);
+                discarded++;
+            }
+        }
+
+        return discarded;
+    }
+
     /// <summary>Uploads in progress (one owner's, or everyone's with null), with how much has arrived: live counts for active ones, recorded chunks otherwise.</summary>
     public async Task<IReadOnlyList<UploadProgress>> ListAsync(long? ownerId, string? uploadId, CancellationToken cancellationToken)
     {
