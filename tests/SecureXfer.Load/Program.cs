@@ -25,7 +25,18 @@ var environment = heapLimit > 0
     : null;
 await using var server = await ServerProcess.StartAsync(environment);
 using var scratch = new TempDir("sx-load");
-var report = await new LoadRun(server, settings, scratch.Path).RunAsync();
+LoadReport report;
+try
+{
+    report = await new LoadRun(server, settings, scratch.Path).RunAsync();
+}
+catch (Exception ex) when (server.ExitCode is not null)
+{
+    // The server died under load: what it said last is the report.
+    Console.Error.WriteLine($"The server exited ({server.ExitCode}) during the run: {ex.Message}\n{server.Tail(80)}");
+    return 1;
+}
+
 LoadReportWriter.Write(Console.Out, report);
 return report.Passed ? 0 : 1;
 
