@@ -30,10 +30,10 @@ try
 {
     report = await new LoadRun(server, settings, scratch.Path).RunAsync();
 }
-catch (Exception ex) when (server.ExitCode is not null)
+catch (Exception ex)
 {
-    // The server died under load: what it said last is the report.
-    Console.Error.WriteLine($"The server exited ({server.ExitCode}) during the run: {ex.Message}\n{server.Tail(80)}");
+    // The server died or stopped answering under load: what it said last is the report.
+    Console.Error.WriteLine($"The run failed ({ex.GetType().Name}: {ex.Message}); server exit code {server.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none (still running)"}; its last lines:\n{server.Tail(80)}");
     return 1;
 }
 
