@@ -123,7 +123,7 @@ internal sealed class PrometheusExporter : IDisposable
         var parts = new List<string>(tags.Length);
         foreach (var (key, value) in tags)
         {
-            if (key is "direction" or "result" or "http.request.method" or "http.response.status_code" or "http.route")
+            if (key is "direction" or "result" or "http.request.method" or "http.response.status_code" or "http.route" or "gc.heap.generation")
             {
                 parts.Add($"{Sanitise(key)}=\"{Escape(Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty)}\"");
             }

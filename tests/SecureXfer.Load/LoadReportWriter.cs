@@ -26,6 +26,11 @@ public static class LoadReportWriter
             output.WriteLine(Invariant($"{label,-16} {sample.RssBytes / 1048576.0,8:F0} {sample.ManagedHeapBytes / 1048576.0,9:F0} {sample.Handles,8} {sample.Threads,8}"));
         }
 
+        foreach (var (label, sample) in new[] { ("start", report.Start), ("half time", report.Half), ("end", report.Settled) })
+        {
+            output.WriteLine("  GC heap at " + label + ": " + string.Join(", ", sample.HeapByGeneration.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => Invariant($"{p.Key} {p.Value / 1048576.0:F0} MiB"))));
+        }
+
         foreach (var kind in report.Settled.HandleKinds.Keys.Union(report.Start.HandleKinds.Keys).Order(StringComparer.Ordinal)
             .Where(k => report.Settled.HandleKinds.GetValueOrDefault(k) != report.Start.HandleKinds.GetValueOrDefault(k) || report.Half.HandleKinds.GetValueOrDefault(k) != report.Start.HandleKinds.GetValueOrDefault(k)))
         {

@@ -19,15 +19,19 @@ public sealed record LoadSettings(int Clients, TimeSpan Duration, int Users, Tim
 /// <summary>Server process figures from /proc: resident memory and open file descriptors.</summary>
 public sealed record ServerSample(long RssBytes, long ManagedHeapBytes, int Handles, int Threads, IReadOnlyDictionary<string, int> HandleKinds)
 {
+    /// <summary>The GC heap after its last collection by generation (gen0, gen1, gen2, loh, poh): pinned pools show in poh, large buffers in loh, retained objects in gen2.</summary>
+    public IReadOnlyDictionary<string, long> HeapByGeneration { get; init; } = new Dictionary<string, long>();
+
     /// <summary>Process figures from /proc, and the GC heap after its last collection from the server's own /metrics.</summary>
     public static async Task<ServerSample> OfAsync(ServerProcess server)
     {
         using var http = server.CreateHttpClient();
         var metrics = await http.GetStringAsync("/metrics");
-        var heap = metrics.Split('\n')
+        var generations = metrics.Split('\n')
             .Where(l => l.StartsWith("dotnet_gc_last_collection_heap_size_bytes", StringComparison.Ordinal))
-            .Sum(l => double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture));
-        return Of(server.ProcessId) with { ManagedHeapBytes = (long)heap };
+            .GroupBy(l => l.Split('"') is { Length: >= 2 } quoted ? quoted[1] : "all", StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (long)g.Sum(l => double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)), StringComparer.Ordinal);
+        return Of(server.ProcessId) with { ManagedHeapBytes = generations.Values.Sum(), HeapByGeneration = generations };
     }
 
     private static ServerSample Of(int pid)
