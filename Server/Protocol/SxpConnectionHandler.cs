@@ -42,9 +42,9 @@ public sealed partial class SxpConnectionHandler(
         if (addressSlot is null)
         {
             LogTooManyFromAddress(logger, connection.ConnectionId);
+            // Returning closes the connection gracefully, after the answer has gone out (an abort could drop it).
             FrameWriter.WriteError(connection.Transport.Output, 0, ErrorCode.Busy, "Too many connections from this address; close some and try again.");
             await connection.Transport.Output.FlushAsync().ConfigureAwait(false);
-            connection.Abort();
             return;
         }
 

@@ -71,8 +71,12 @@ public sealed class DiskFullTests : IAsyncLifetime
 
             var chunked = await Assert.ThrowsAsync<SxpException>(() => client.UploadAsync(huge, "/huge.bin", new TransferOptions { ChunkSize = 1 << 20 }, null, CancellationToken.None));
             Assert.Equal(ErrorCode.StorageFull, chunked.Code);
+        }
 
-            // Small whole-file uploads meet the same wall, with the same answer, and leave nothing behind.
+        // Small whole-file uploads meet the same wall, with the same answer, and leave nothing behind.
+        // (A fresh connection: the failed upload may have cut its own connection mid-write.)
+        await using (var client = await _server.ConnectAsync())
+        {
             var put = await Assert.ThrowsAsync<SxpException>(() => client.PutAsync(small, "/small-2.bin", OverwritePolicy.Replace, CancellationToken.None));
             Assert.Equal(ErrorCode.StorageFull, put.Code);
         }
