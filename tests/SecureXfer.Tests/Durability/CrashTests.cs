@@ -1,3 +1,4 @@
+using SecureXfer.Server.Diagnostics;
 using SecureXfer.Shared.Protocol;
 using SecureXfer.Shared.Protocol.Client;
 using SecureXfer.Tests.Support;
@@ -45,20 +46,20 @@ public sealed class CrashTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(CrashPointNames.UploadChunkWritten, 12, false)]
-    [InlineData(CrashPointNames.UploadChunkWritten, 12, true)]
-    [InlineData(CrashPointNames.UploadVerified, 1, false)]
-    [InlineData(CrashPointNames.UploadVerified, 1, true)]
-    [InlineData(CrashPointNames.UploadRenamed, 1, false)]
-    [InlineData(CrashPointNames.UploadRenamed, 1, true)]
-    [InlineData(CrashPointNames.UploadRecording, 1, false)]
-    [InlineData(CrashPointNames.UploadRecording, 1, true)]
+    [InlineData(CrashPoints.UploadChunkWritten, 12, false)]
+    [InlineData(CrashPoints.UploadChunkWritten, 12, true)]
+    [InlineData(CrashPoints.UploadVerified, 1, false)]
+    [InlineData(CrashPoints.UploadVerified, 1, true)]
+    [InlineData(CrashPoints.UploadRenamed, 1, false)]
+    [InlineData(CrashPoints.UploadRenamed, 1, true)]
+    [InlineData(CrashPoints.UploadRecording, 1, false)]
+    [InlineData(CrashPoints.UploadRecording, 1, true)]
     public async Task A_crash_at_any_step_of_an_upload_leaves_the_old_or_the_new_file_and_the_upload_resumes(string point, int hit, bool overwrite)
     {
         var old = Version("old.bin", UploadSize, 11);
         var fresh = Version("new.bin", UploadSize, 22);
         // The old version's upload passes every step once (and chunk-written once per chunk) before the crash is due.
-        var due = overwrite ? hit + (point == CrashPointNames.UploadChunkWritten ? (int)(UploadSize / Chunk) : 1) : hit;
+        var due = overwrite ? hit + (point == CrashPoints.UploadChunkWritten ? (int)(UploadSize / Chunk) : 1) : hit;
         _server = await ServerProcess.StartAsync(new Dictionary<string, string> { ["SecureXfer__CrashAt"] = $"{point}@{due}" });
 
         await using (var client = await _server.ConnectAsync())
@@ -81,7 +82,7 @@ public sealed class CrashTests : IAsyncLifetime
         {
             var again = await client.UploadAsync(fresh.Path, "/crash/file.bin", Options, null, CancellationToken.None);
             Assert.Equal(fresh.Sha, again.Sha256);
-            if (point is CrashPointNames.UploadChunkWritten or CrashPointNames.UploadVerified)
+            if (point is CrashPoints.UploadChunkWritten or CrashPoints.UploadVerified)
             {
                 // The staged chunks recorded before the crash (every eighth chunk saves the batch)
                 // survived it: the second attempt sends only what is missing.
@@ -97,10 +98,10 @@ public sealed class CrashTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(CrashPointNames.PutRenamed, false)]
-    [InlineData(CrashPointNames.PutRenamed, true)]
-    [InlineData(CrashPointNames.PutRecording, false)]
-    [InlineData(CrashPointNames.PutRecording, true)]
+    [InlineData(CrashPoints.PutRenamed, false)]
+    [InlineData(CrashPoints.PutRenamed, true)]
+    [InlineData(CrashPoints.PutRecording, false)]
+    [InlineData(CrashPoints.PutRecording, true)]
     public async Task A_crash_while_small_files_are_committed_leaves_each_old_or_new_with_its_true_hash(string point, bool overwrite)
     {
         var old = Version("old-small.bin", PutSize, 33);
@@ -196,15 +197,4 @@ public sealed class CrashTests : IAsyncLifetime
         Assert.Equal(files.Count, server.Scalar($"SELECT count(*) FROM files WHERE owner_id = {AdminId}"));
         Assert.Equal(files.Sum(f => f.Length), server.Scalar($"SELECT coalesce(sum(size), 0) FROM files WHERE owner_id = {AdminId}"));
     }
-}
-
-/// <summary>The server's crash point names (SecureXfer:CrashAt), as the tests spell them.</summary>
-internal static class CrashPointNames
-{
-    public const string UploadChunkWritten = "upload.chunk-written";
-    public const string UploadVerified = "upload.verified";
-    public const string UploadRenamed = "upload.renamed";
-    public const string UploadRecording = "upload.recording";
-    public const string PutRenamed = "put.renamed";
-    public const string PutRecording = "put.recording";
 }
