@@ -26,35 +26,37 @@ internal static class SecureXferHostExtensions
     /// <summary>The rate-limiting policy on the login endpoint.</summary>
     public const string LoginRateLimit = "login";
 
-    private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
-    {
-        ["--data-dir"] = "SecureXfer:DataDir",
-        ["--bind"] = "SecureXfer:Bind",
-        ["--https-port"] = "SecureXfer:HttpsPort",
-        ["--sxp-port"] = "SecureXfer:SxpPort",
-        ["--cert"] = "SecureXfer:CertificatePath",
-        ["--cert-key"] = "SecureXfer:CertificateKeyPath",
-    };
-
     /// <summary>
     /// Reads settings, prepares the data directory, certificate and database, and registers
     /// the engine, authentication and both Kestrel listeners.
     /// </summary>
     public static StartupState AddSecureXfer(this WebApplicationBuilder builder, string[] args)
     {
-        builder.Configuration.AddCommandLine(args, SwitchMappings);
+        builder.Configuration.AddCommandLine(args, SettingsCatalog.Switches.ToDictionary());
+        var options = SettingsValidator.Validate(builder.Configuration, args);
         var section = builder.Configuration.GetSection(SecureXferOptions.Section);
-        var options = section.Get<SecureXferOptions>() ?? new SecureXferOptions();
         builder.Services.Configure<SecureXferOptions>(section);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+        ServerLogging.Configure(builder.Logging, options);
 
         var data = new DataDirectory(options.DataDir);
         data.EnsureCreated();
-        var certificate = ServerCertificate.LoadOrCreate(options, data, Announce);
-        SchemaMigrator.Migrate(ServerServiceCollectionExtensions.DatabaseConnectionString(data));
+        FileStream inUse;
+        try
+        {
+            inUse = data.HoldInUse();
+        }
+        catch (IOException ex)
+        {
+            throw new ConfigurationException([$"SecureXfer:DataDir: {ex.Message}"]);
+        }
 
-        var state = new StartupState(options, data, certificate);
+        var certificate = ServerCertificate.LoadOrCreate(options, data, Announcer.Line);
+        SchemaUpgrade.Run(data, Announcer.Line);
+
+        var state = new StartupState(options, data, certificate, inUse);
         builder.Services.AddSecureXferServer(data);
-        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(data.Root, "keys")));
+        builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(data.Keys));
         builder.Services.AddProblemDetails();
         builder.Services.AddRateLimiter(limits =>
         {
@@ -144,7 +146,7 @@ internal static class SecureXferHostExtensions
             kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
             kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
             kestrel.Limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
-            var address = ParseBind(options.Bind);
+            var address = SettingsValidator.ParseBind(options.Bind);
             kestrel.Listen(address, options.HttpsPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -176,6 +178,7 @@ internal static class SecureXferHostExtensions
 
     public static void UseSecureXfer(this WebApplication app)
     {
+        app.UseRequestLog();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -196,32 +199,56 @@ internal static class SecureXferHostExtensions
         // The exporter listens from the start, so /metrics counts everything since.
         app.Services.GetRequiredService<PrometheusExporter>();
         var accounts = app.Services.GetRequiredService<AccountService>();
-        await accounts.EnsureInitialAdminAsync(state.Data, Environment.GetEnvironmentVariable(AccountService.AdminPasswordVariable), Announce, CancellationToken.None);
+        await accounts.EnsureInitialAdminAsync(state.Data, Environment.GetEnvironmentVariable(AccountService.AdminPasswordVariable), Announcer.Line, CancellationToken.None);
         var reconciler = app.Services.GetRequiredService<StorageReconciler>();
         await reconciler.RunAsync(CancellationToken.None);
         app.Lifetime.ApplicationStopped.Register(reconciler.MarkStopped);
 
-        await app.StartAsync();
+        await StartListeningAsync(app, state.Options);
         var https = (IPEndPoint)state.Https!.EndPoint;
         var sxp = (IPEndPoint)state.Sxp!.EndPoint;
-        Announce($"Data directory: {state.Data.Root}");
-        Announce($"Certificate fingerprint: {CertificateFingerprint.Of(state.Certificate)}");
-        Announce($"REST: https://{Format(https)}/api/v1  (certificate: {ServerCertificate.CertificatePath(state.Data)})");
-        Announce($"listening https={Format(https)} sxp={Format(sxp)}");
+        Announcer.Line($"Data directory: {state.Data.Root}");
+        Announcer.Line($"Certificate fingerprint: {CertificateFingerprint.Of(state.Certificate)}");
+        Announcer.Line($"REST: https://{Format(https)}/api/v1  (certificate: {state.Options.Tls.CertificatePath ?? ServerCertificate.CertificatePath(state.Data)})");
+        Announcer.Line($"listening https={Format(https)} sxp={Format(sxp)}");
         await app.WaitForShutdownAsync();
+    }
+
+    /// <summary>Starts both listeners; a port that cannot be bound is a configuration problem, said as one.</summary>
+    private static async Task StartListeningAsync(WebApplication app, SecureXferOptions options)
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException ex) when (FindSocketError(ex) is { } socket)
+        {
+            var problem = socket.SocketErrorCode switch
+            {
+                System.Net.Sockets.SocketError.AddressAlreadyInUse => "is already in use",
+                System.Net.Sockets.SocketError.AddressNotAvailable => "is not an address of this machine",
+                System.Net.Sockets.SocketError.AccessDenied => "needs privileges this process lacks",
+                _ => $"cannot be bound ({socket.SocketErrorCode})",
+            };
+            throw new ConfigurationException(
+                [$"SecureXfer:Bind {options.Bind} with SecureXfer:HttpsPort {options.HttpsPort} / SecureXfer:SxpPort {options.SxpPort}: {problem}."]);
+        }
+    }
+
+    private static System.Net.Sockets.SocketException? FindSocketError(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            if (error is System.Net.Sockets.SocketException socket)
+            {
+                return socket;
+            }
+        }
+
+        return null;
     }
 
     private static string Format(IPEndPoint endpoint) =>
         endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endpoint.Address}]:{endpoint.Port}" : $"{endpoint.Address}:{endpoint.Port}";
 
-    private static IPAddress ParseBind(string bind) =>
-        bind.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
-        : IPAddress.TryParse(bind, out var address) ? address
-        : throw new InvalidOperationException($"SecureXfer:Bind must be an IP address, not '{bind}'.");
-
-    private static void Announce(string line)
-    {
-        Console.Out.WriteLine(line);
-        Console.Out.Flush();
-    }
 }

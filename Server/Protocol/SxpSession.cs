@@ -40,6 +40,8 @@ internal sealed partial class SxpSession(
 
     private readonly PipeWriter _output = connection.Transport.Output;
     private readonly Dictionary<uint, ActiveUpload> _uploads = [];
+    private readonly SessionLogScope _scope = new();
+    private CancellationToken _stopping;
     private SessionState _state = SessionState.AwaitingHello;
     private AuthenticatedUser? _user;
     private ClaimsIdentity? _identity;
@@ -74,7 +76,9 @@ internal sealed partial class SxpSession(
 
         // On shutdown Kestrel asks connections to close; a session stops between frames instead of holding the host up.
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
-        using var shutdown = lifetime?.ConnectionClosedRequested.Register(() => input.CancelPendingRead());
+        _stopping = lifetime?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var shutdown = _stopping.Register(() => input.CancelPendingRead());
+        using var logScope = logger.BeginScope(_scope);
         try
         {
             // Before authentication the deadline is absolute from the accept, not renewed by each byte.
@@ -282,6 +286,7 @@ internal sealed partial class SxpSession(
         }
 
         _state = SessionState.Ready;
+        _scope.UserId = _user.Id;
         _accountCheckedAt = Environment.TickCount64;
         await SendAsync(FrameType.AuthOk, header.StreamId, new AuthResponse(_user.Username, _user.Role), SxpJsonContext.Default.AuthResponse).ConfigureAwait(false);
         return true;
@@ -303,6 +308,11 @@ internal sealed partial class SxpSession(
     private async Task<bool> OperateAsync(FrameHeader header, ReadOnlySequence<byte> payload)
     {
         var id = header.StreamId;
+        if (header.Type != FrameType.Data)
+        {
+            _scope.TransferId = null;
+        }
+
         switch (header.Type)
         {
             case FrameType.Data:
@@ -363,6 +373,7 @@ internal sealed partial class SxpSession(
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadOpenRequest);
                 var (upload, ready) = await uploads.OpenAsync(User, request, Closed).ConfigureAwait(false);
+                _scope.TransferId = upload.Id;
                 await BindAsync(id, upload).ConfigureAwait(false);
                 await SendReadyAsync(id, ready).ConfigureAwait(false);
                 return true;
@@ -372,6 +383,7 @@ internal sealed partial class SxpSession(
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadAttachRequest);
                 var (upload, ready) = await uploads.AttachAsync(User, request.UploadId, Closed).ConfigureAwait(false);
+                _scope.TransferId = upload.Id;
                 await BindAsync(id, upload).ConfigureAwait(false);
                 await SendAsync(FrameType.UploadReady, id, ready, SxpJsonContext.Default.UploadReadyResponse).ConfigureAwait(false);
                 return true;
@@ -380,6 +392,7 @@ internal sealed partial class SxpSession(
             case FrameType.UploadCommit:
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadCommitRequest);
+                _scope.TransferId = request.UploadId;
                 var committing = _uploads.Values.FirstOrDefault(u => u.Id == request.UploadId)?.Path.Value;
                 var entry = await uploads.CommitAsync(User, request.UploadId, request.Sha256, request.Modified, Closed).ConfigureAwait(false);
                 Audit("file.upload", committing ?? entry.Name, detail: $"{entry.Size} bytes, sha256 {entry.Sha256}");
@@ -391,6 +404,7 @@ internal sealed partial class SxpSession(
             case FrameType.UploadAbort:
             {
                 var request = PayloadReader.ReadControl(payload, SxpJsonContext.Default.UploadAbortRequest);
+                _scope.TransferId = request.UploadId;
                 await uploads.AbortAsync(User, request.UploadId, Closed).ConfigureAwait(false);
                 await ForgetUploadAsync(request.UploadId).ConfigureAwait(false);
                 await SendAsync(FrameType.Ok, id, new OkResponse(null), SxpJsonContext.Default.OkResponse).ConfigureAwait(false);
@@ -417,6 +431,8 @@ internal sealed partial class SxpSession(
         {
             throw new SxpException(ErrorCode.UploadGone, "DATA on a stream with no open upload.");
         }
+
+        _scope.TransferId = upload.Id;
 
         if (!PayloadReader.TryReadData(payload, out var offset, out var crc, out var bytes))
         {
@@ -450,6 +466,7 @@ internal sealed partial class SxpSession(
     /// <summary>Streams a byte range straight from the file into the connection's buffers: READY, DATA frames, END.</summary>
     private async Task DownloadAsync(uint streamId, DownloadOpenRequest request)
     {
+        _scope.TransferId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"download:{connection.ConnectionId}/{streamId}");
         using var file = await files.OpenReadAsync(User, RemotePath.Parse(request.Path), Closed).ConfigureAwait(false);
         var length = request.Length < 0 ? file.Size - request.Offset : request.Length;
         if (request.Clamp && request.Offset >= 0 && request.Offset <= file.Size)
@@ -476,6 +493,12 @@ internal sealed partial class SxpSession(
             {
                 // A long download is one frame on the read loop: it checks the account as it goes.
                 throw new SxpException(ErrorCode.AuthFailed, "The account was disabled or its credentials changed.");
+            }
+
+            if (_stopping.IsCancellationRequested)
+            {
+                // On shutdown a download ends at a piece boundary, with every byte sent so far whole and checked.
+                throw new SxpException(ErrorCode.Busy, $"The server is shutting down; reconnect and resume from offset {offset}.");
             }
 
             var want = (int)Math.Min(DownloadPiece, end - offset);

@@ -23,9 +23,9 @@ public static class ServerCertificate
 
     public static X509Certificate2 LoadOrCreate(SecureXferOptions options, DataDirectory data, Action<string> announce)
     {
-        if (!string.IsNullOrEmpty(options.CertificatePath))
+        if (!string.IsNullOrEmpty(options.Tls.CertificatePath))
         {
-            return X509Certificate2.CreateFromPemFile(options.CertificatePath, options.CertificateKeyPath);
+            return X509Certificate2.CreateFromPemFile(options.Tls.CertificatePath, options.Tls.KeyPath);
         }
 
         var certPath = CertificatePath(data);

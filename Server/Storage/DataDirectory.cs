@@ -22,9 +22,18 @@ public sealed class DataDirectory
 
     public string Tls => Path.Combine(Root, "tls");
 
+    /// <summary>Copies of the database taken before schema upgrades.</summary>
+    public string Backups => Path.Combine(Root, "backups");
+
+    /// <summary>The Data Protection key ring (it encrypts stored remote credentials).</summary>
+    public string Keys => Path.Combine(Root, "keys");
+
     public string JwtKey => Path.Combine(Root, "jwt-signing.key");
 
     public string InitialAdminPassword => Path.Combine(Root, "initial-admin-password");
+
+    /// <summary>Held (shared) by every server running on this directory; a restore needs it alone.</summary>
+    public string LockFile => Path.Combine(Root, "server.lock");
 
     /// <summary>Present while a server runs on this directory; found at start-up, it means the last run did not stop cleanly.</summary>
     public string RunningMarker => Path.Combine(Root, "server.running");
@@ -58,6 +67,32 @@ public sealed class DataDirectory
         foreach (var file in new[] { Database, Database + "-wal", Database + "-shm" }.Where(File.Exists))
         {
             File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    /// <summary>Marks the directory as in use by a server until the returned handle is closed (an advisory shared lock).</summary>
+    public FileStream HoldInUse() => OpenLock(FileShare.ReadWrite)
+        ?? throw new IOException($"{Root} is being restored; start the server when the restore has finished.");
+
+    /// <summary>The directory to itself (no server on it), or null while a server holds it.</summary>
+    public FileStream? TryLockExclusive() => OpenLock(FileShare.None);
+
+    // .NET turns FileShare into flock(2): None takes it exclusively, anything else shared.
+    private FileStream? OpenLock(FileShare share)
+    {
+        try
+        {
+            return new FileStream(LockFile, new FileStreamOptions
+            {
+                Mode = FileMode.OpenOrCreate,
+                Access = FileAccess.ReadWrite,
+                Share = share,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(LockFile))
+        {
+            return null;
         }
     }
 

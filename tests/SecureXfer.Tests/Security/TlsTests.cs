@@ -93,8 +93,8 @@ public sealed class CertificateConfigurationTests
 
         await using var server = await ServerProcess.StartAsync(new Dictionary<string, string>
         {
-            ["SecureXfer__CertificatePath"] = dir.Combine("server.crt"),
-            ["SecureXfer__CertificateKeyPath"] = dir.Combine("server.key"),
+            ["SecureXfer__Tls__CertificatePath"] = dir.Combine("server.crt"),
+            ["SecureXfer__Tls__KeyPath"] = dir.Combine("server.key"),
         }, caFile: dir.Combine("ca.crt"));
         var token = await server.LoginAsync();
 
