@@ -82,31 +82,4 @@ public sealed class CertificateConfigurationTests
         Assert.Equal(before, CertificateFingerprint.Of(server.Certificate));
         Assert.NotNull(await server.LoginAsync());
     }
-
-    [Fact]
-    public async Task A_certificate_from_the_dev_CA_script_is_served_and_trusted_through_the_CA()
-    {
-        using var dir = new TempDir("sx-devca");
-        var (code, _, stderr) = await Tool.RunAsync("bash", [Path.Combine(Repo.Root, "certs", "make-dev-certs.sh"), dir.Path]);
-        Assert.True(code == 0, stderr);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(dir.Combine("server.key")));
-
-        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["SecureXfer__Tls__CertificatePath"] = dir.Combine("server.crt"),
-            ["SecureXfer__Tls__KeyPath"] = dir.Combine("server.key"),
-        }, caFile: dir.Combine("ca.crt"));
-        var token = await server.LoginAsync();
-
-        var viaCa = new SxpEndpoint("localhost", server.SxpPort, ServerTrust.FromCaFile(dir.Combine("ca.crt")));
-        await using (var client = new SxpClient(viaCa, token))
-        {
-            await client.ListAsync("/", CancellationToken.None);
-        }
-
-        var (curl, stdout, curlErr) = await Tool.RunAsync("curl", ["-sS", "--cacert", dir.Combine("ca.crt"), $"https://localhost:{server.HttpsPort}/health"]);
-        Assert.True(curl == 0, curlErr);
-        Assert.Equal("ok", stdout);
-        Assert.False(File.Exists(Path.Combine(server.DataDir, "tls", "server.crt")));
-    }
 }
