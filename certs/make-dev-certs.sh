@@ -3,13 +3,14 @@
 # and a client-trust bundle, for running SecureXfer with certificates of your own instead of the
 # self-signed one it generates by itself. See certs/README.md.
 #
-#   certs/make-dev-certs.sh [-o OUT_DIR] [--days N] [NAME_OR_IP ...]
+#   certs/make-dev-certs.sh [-o OUT_DIR] [--days N] [--renew] [NAME_OR_IP ...]
 #
 # NAME_OR_IP: DNS names and IPv4/IPv6 addresses the server is reached by; each goes into the
 # certificate's subject alternative names. Default: localhost, 127.0.0.1, ::1 and this host's name.
 # OUT_DIR (default certs/out, which git ignores) receives:
 #   ca.crt, ca.key            the CA (kept and reused on later runs, so clients keep trusting it)
-#   server.crt, server.key    the server certificate and key (made anew on every run)
+#   server.crt, server.key    the server certificate and key (kept while it has the same names and
+#                             30 days to run, so servers using it are undisturbed; --renew makes a new one)
 #   client-trust.pem          what clients trust (sxfer --ca, curl --cacert)
 # Private keys are mode 0600 and never belong in the repository.
 set -euo pipefail
@@ -18,11 +19,13 @@ usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 out="$(dirname "$0")/out"
 days=825
+renew=no
 names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -o|--out) [ $# -ge 2 ] || usage 2; out=$2; shift 2 ;;
     --days) [ $# -ge 2 ] || usage 2; days=$2; shift 2 ;;
+    --renew) renew=yes; shift ;;
     -h|--help) usage 0 ;;
     -*) echo "unknown option: $1" >&2; usage 2 ;;
     *) names+=("$1"); shift ;;
@@ -60,6 +63,18 @@ if [ ! -f "$out/ca.key" ] || [ ! -f "$out/ca.crt" ]; then
     -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -out "$out/ca.crt"
+fi
+
+# The names a certificate carries, as openssl prints them, one line.
+names_of() { openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null | tail -n +2 | tr -d ' '; }
+wanted=$(printf '%s' "$san" | sed 's/IP:/IPAddress:/g')
+if [ "$renew" = no ] && [ -f "$out/server.crt" ] && [ -f "$out/server.key" ] \
+  && openssl verify -CAfile "$out/ca.crt" "$out/server.crt" >/dev/null 2>&1 \
+  && openssl x509 -in "$out/server.crt" -noout -checkend $((30 * 24 * 3600)) >/dev/null \
+  && [ "$(names_of "$out/server.crt" | sed 's/IPAddress:0:0:0:0:0:0:0:1/IPAddress:::1/g')" = "$wanted" ]; then
+  echo "server certificate: $out/server.crt is current for ${san}; kept (--renew makes a new one)"
+  cp "$out/ca.crt" "$out/client-trust.pem"
+  exit 0
 fi
 
 openssl ecparam -name prime256v1 -genkey -noout -out "$out/server.key.new"

@@ -39,20 +39,20 @@ internal static class SecureXferHostExtensions
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         ServerLogging.Configure(builder.Logging, options);
 
+        // The lock comes before anything is created: a restore or another server on this directory stops the start here.
         var data = new DataDirectory(options.DataDir);
+        var inUse = data.TryLockExclusive()
+            ?? throw new ConfigurationException([$"SecureXfer:DataDir: {data.Root} is in use by another server or a restore; one server per data directory."]);
         data.EnsureCreated();
-        FileStream inUse;
+        var certificate = ServerCertificate.LoadOrCreate(options, data, Announcer.Line);
         try
         {
-            inUse = data.HoldInUse();
+            SchemaUpgrade.Run(data, Announcer.Line);
         }
-        catch (IOException ex)
+        catch (InvalidOperationException ex)
         {
             throw new ConfigurationException([$"SecureXfer:DataDir: {ex.Message}"]);
         }
-
-        var certificate = ServerCertificate.LoadOrCreate(options, data, Announcer.Line);
-        SchemaUpgrade.Run(data, Announcer.Line);
 
         var state = new StartupState(options, data, certificate, inUse);
         builder.Services.AddSecureXferServer(data);

@@ -49,13 +49,22 @@ internal static class ServerCommands
         }
     }
 
-    /// <summary>The settings as configuration sees them: appsettings.json beside the binary, the environment, then switches.</summary>
-    public static IConfiguration Configuration(IReadOnlyList<string> switches) =>
-        new ConfigurationBuilder()
+    /// <summary>
+    /// The settings as the server sees them: appsettings.json and appsettings.ENVIRONMENT.json beside
+    /// the binary, the environment, then switches.
+    /// </summary>
+    public static IConfiguration Configuration(IReadOnlyList<string> switches)
+    {
+        var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
+            ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT")
+            ?? "Production";
+        return new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, $"appsettings.{environment}.json"), optional: true)
             .AddEnvironmentVariables()
             .AddCommandLine([.. switches], SettingsCatalog.Switches.ToDictionary())
             .Build();
+    }
 
     public static string Help()
     {
@@ -131,7 +140,7 @@ internal static class ServerCommands
             Console.Error.WriteLine(ex.Message);
             return Usage;
         }
-        catch (Exception ex) when (ex is BackupException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is BackupException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or System.Text.Json.JsonException)
         {
             Console.Error.WriteLine($"{(directorySwitch == "--to" ? "backup" : "restore")} failed: {ex.Message}");
             return Failed;

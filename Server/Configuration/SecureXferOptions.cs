@@ -5,6 +5,9 @@ public sealed class SecureXferOptions
 {
     public const string Section = "SecureXfer";
 
+    /// <summary>Longest duration a timer setting takes (timers count milliseconds in 32 bits): 24 days.</summary>
+    private const long Timer = 24L * 24 * 3600;
+
     [Setting("database, files, staging, TLS certificate, signing keys, backups before upgrades", Switch = "--data-dir")]
     public string DataDir { get; set; } = "./data";
 
@@ -25,7 +28,7 @@ public sealed class SecureXferOptions
     public string LogFormat { get; set; } = "text";
 
     /// <summary>On SIGTERM, how long requests and transfers get to reach a chunk boundary before connections are cut.</summary>
-    [Setting("on SIGTERM or Ctrl-C, how long running requests and transfers get to reach a chunk boundary and save their state before connections are cut")]
+    [Setting("on SIGTERM or Ctrl-C, how long running requests and transfers get to reach a chunk boundary and save their state before connections are cut", MaxSeconds = Timer)]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     [Setting("access token lifetime")]
@@ -46,11 +49,11 @@ public sealed class SecureXferOptions
     public int UploadWindow { get; set; } = 8;
 
     /// <summary>An SXP connection that sends nothing for this long is closed.</summary>
-    [Setting("idle SXP connections are closed after this")]
+    [Setting("idle SXP connections are closed after this", MaxSeconds = Timer)]
     public TimeSpan SxpIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>An SXP connection must have authenticated this long after it was accepted.</summary>
-    [Setting("an SXP connection must authenticate this long after it is accepted")]
+    [Setting("an SXP connection must authenticate this long after it is accepted", MaxSeconds = Timer)]
     public TimeSpan SxpAuthTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Held chunks listed per UPLOAD_READY frame when a large upload resumes (more follow with the MORE flag).</summary>
@@ -101,11 +104,11 @@ public sealed class SecureXferOptions
     public TimeSpan AbandonedUploadAge { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>How often abandoned uploads are looked for.</summary>
-    [Setting("how often abandoned uploads are looked for")]
+    [Setting("how often abandoned uploads are looked for", MaxSeconds = Timer)]
     public TimeSpan AbandonedUploadSweep { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>How often a long-lived SXP connection re-checks that its account is still enabled and unchanged.</summary>
-    [Setting("how often an open SXP connection re-checks that its account is enabled and unchanged")]
+    [Setting("how often an open SXP connection re-checks that its account is enabled and unchanged", MaxSeconds = Timer)]
     public TimeSpan AccountRecheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

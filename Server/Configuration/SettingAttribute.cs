@@ -18,6 +18,9 @@ public sealed class SettingAttribute(string meaning) : Attribute
     /// <summary>Largest value a number may take.</summary>
     public long Max { get; init; } = long.MaxValue;
 
+    /// <summary>Longest a duration may be, in seconds (durations used as timers stay below about 24 days).</summary>
+    public long MaxSeconds { get; init; } = 3650L * 24 * 3600;
+
     /// <summary>How the default reads where it is not a plain value ("generated").</summary>
     public string? DefaultText { get; init; }
 }

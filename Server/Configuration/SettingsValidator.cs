@@ -89,15 +89,12 @@ public static class SettingsValidator
     /// <summary>Reads and checks the settings; throws <see cref="ConfigurationException"/> listing every problem.</summary>
     public static SecureXferOptions Validate(IConfiguration configuration, IReadOnlyList<string>? args = null)
     {
-        var problems = new List<string>(CheckArguments(args ?? []));
-        problems.AddRange(CheckKeysAndTypes(configuration));
-        if (problems.Count > 0)
-        {
-            throw new ConfigurationException(problems);
-        }
+        var (options, problems) = Check(configuration, args ?? []);
 
-        var options = configuration.GetSection(SecureXferOptions.Section).Get<SecureXferOptions>() ?? new SecureXferOptions();
-        problems.AddRange(CheckValues(options));
+        if (problems.Count == 0)
+        {
+            problems.AddRange(CheckPortsFree(options));
+        }
 
         // Only a configuration that is otherwise sound gets to create its data directory.
         if (problems.Count == 0 && CheckDataDirectory(options.DataDir) is { } dataProblem)
@@ -111,19 +108,29 @@ public static class SettingsValidator
     /// <summary>The checks for the server's tools (backup, restore, healthcheck): everything but creating the data directory.</summary>
     public static SecureXferOptions ValidateForTools(IConfiguration configuration, IReadOnlyList<string> args)
     {
+        var (options, problems) = Check(configuration, args);
+        return problems.Count > 0 ? throw new ConfigurationException(problems) : options;
+    }
+
+    /// <summary>
+    /// Every problem at once: the command line, unknown names, types and ranges, then the values
+    /// that parsed (bound without the ones that did not), checked together.
+    /// </summary>
+    private static (SecureXferOptions Options, List<string> Problems) Check(IConfiguration configuration, IReadOnlyList<string> args)
+    {
         var problems = new List<string>(CheckArguments(args));
-        problems.AddRange(CheckKeysAndTypes(configuration));
-        if (problems.Count == 0)
+        var bad = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        problems.AddRange(CheckKeysAndTypes(configuration, bad));
+        var section = configuration.GetSection(SecureXferOptions.Section);
+        if (bad.Count > 0)
         {
-            var options = configuration.GetSection(SecureXferOptions.Section).Get<SecureXferOptions>() ?? new SecureXferOptions();
-            problems.AddRange(CheckValues(options));
-            if (problems.Count == 0)
-            {
-                return options;
-            }
+            var sound = section.AsEnumerable().Where(p => p.Value is not null && !bad.Contains(p.Key));
+            section = new ConfigurationBuilder().AddInMemoryCollection(sound).Build().GetSection(SecureXferOptions.Section);
         }
 
-        throw new ConfigurationException(problems);
+        var options = section.Get<SecureXferOptions>() ?? new SecureXferOptions();
+        problems.AddRange(CheckValues(options));
+        return (options, problems);
     }
 
     /// <summary>The address the listeners bind to.</summary>
@@ -132,7 +139,7 @@ public static class SettingsValidator
         : IPAddress.TryParse(bind, out var address) ? address
         : throw new FormatException($"'{bind}' is not an IP address (or localhost).");
 
-    private static IEnumerable<string> CheckKeysAndTypes(IConfiguration configuration)
+    private static IEnumerable<string> CheckKeysAndTypes(IConfiguration configuration, HashSet<string> bad)
     {
         foreach (var (key, value) in configuration.GetSection(SecureXferOptions.Section).AsEnumerable())
         {
@@ -145,12 +152,14 @@ public static class SettingsValidator
             if (setting is null)
             {
                 var near = Nearest(key, SettingsCatalog.All.Select(s => s.Key));
+                bad.Add(key);
                 yield return $"unknown setting '{key}'" + (near is null ? "; see --help for the settings there are." : $"; did you mean '{near}'?");
                 continue;
             }
 
             if (CheckValue(setting, value) is { } problem)
             {
+                bad.Add(key);
                 yield return $"{Name(setting)}: {problem}";
             }
         }
@@ -176,9 +185,11 @@ public static class SettingsValidator
 
         if (setting.Type == typeof(TimeSpan))
         {
-            return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
+            // A bare number would be read as days: durations must say hours and minutes.
+            return value.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span)
+                && span > TimeSpan.Zero && span.TotalSeconds <= bounds.MaxSeconds
                 ? null
-                : $"'{value}' is not a positive duration (d.hh:mm:ss, e.g. 00:05:00 for five minutes).";
+                : $"'{value}' is not a duration between 00:00:01 and {SettingsCatalog.Format(TimeSpan.FromSeconds(bounds.MaxSeconds))} (d.hh:mm:ss, e.g. 00:05:00 for five minutes).";
         }
 
         return null;
@@ -285,6 +296,48 @@ public static class SettingsValidator
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Ports another process already listens on, found by binding them briefly before anything is
+    /// created (the listeners bind for real later; a port taken in between is still reported then).
+    /// </summary>
+    private static IEnumerable<string> CheckPortsFree(SecureXferOptions options)
+    {
+        var address = ParseBind(options.Bind);
+        foreach (var (name, port) in new[] { ("SecureXfer:HttpsPort", options.HttpsPort), ("SecureXfer:SxpPort", options.SxpPort) })
+        {
+            if (port == 0)
+            {
+                continue;
+            }
+
+            string? problem = null;
+            using (var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+            {
+                try
+                {
+                    // Like Kestrel: a port left in TIME_WAIT is free, one with a listener is not.
+                    probe.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+                    probe.Bind(new IPEndPoint(address, port));
+                }
+                catch (System.Net.Sockets.SocketException ex)
+                {
+                    problem = ex.SocketErrorCode switch
+                    {
+                        System.Net.Sockets.SocketError.AddressAlreadyInUse => $"{name}: port {port} on {address} is already in use.",
+                        System.Net.Sockets.SocketError.AddressNotAvailable => $"SecureXfer:Bind: {address} is not an address of this machine.",
+                        System.Net.Sockets.SocketError.AccessDenied => $"{name}: port {port} needs privileges this process lacks.",
+                        _ => $"{name}: port {port} on {address} cannot be bound ({ex.SocketErrorCode}).",
+                    };
+                }
+            }
+
+            if (problem is not null)
+            {
+                yield return problem;
+            }
+        }
     }
 
     /// <summary>Creates the data directory if needed and proves it takes a file.</summary>

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
-using SecureXfer.Server.Configuration;
 using SecureXfer.Server.Hosting;
 using SecureXfer.Server.Persistence;
+using SecureXfer.Shared.Hashing;
+using SecureXfer.Shared.Paths;
 
 namespace SecureXfer.Server.Storage;
 
@@ -53,8 +53,10 @@ public static class Backups
         TreeCopy.CreatePrivate(target.Root);
         SqliteCopy.Take(ServerServiceCollectionExtensions.DatabaseConnectionString(data), target.Database);
         var users = UserIds(target.Database);
-        await TreeCopy.CopyAsync(data.Files, target.Files, cancellationToken, name => users.Contains(name)).ConfigureAwait(false);
+        var copied = await TreeCopy.CopyAsync(data.Files, target.Files, cancellationToken, name => users.Contains(name)).ConfigureAwait(false);
         TreeCopy.CreatePrivate(target.Files);
+
+        // Secrets stay owner-only in the copy whatever their modes were.
         await TreeCopy.CopyAsync(data.Keys, target.Keys, cancellationToken).ConfigureAwait(false);
         await TreeCopy.CopyAsync(data.Tls, target.Tls, cancellationToken).ConfigureAwait(false);
         if (File.Exists(data.JwtKey))
@@ -62,13 +64,12 @@ public static class Backups
             await TreeCopy.CopyFileAsync(data.JwtKey, target.JwtKey, cancellationToken).ConfigureAwait(false);
         }
 
-        // Staged uploads are not copied, so their sessions go; then the records meet the copied files.
-        using (var connection = Open(target.Database))
+        foreach (var secret in new[] { target.Keys, target.Tls, target.JwtKey })
         {
-            Execute(connection, "DELETE FROM upload_chunks; DELETE FROM upload_sessions;");
+            TreeCopy.MakePrivate(secret);
         }
 
-        await ReconcileAsync(target, cancellationToken).ConfigureAwait(false);
+        RecordCopiedFiles(target.Database, copied);
         var (files, bytes) = Totals(target.Database);
         var manifest = new BackupManifest(FormatVersion, Schema(target.Database), DateTime.UtcNow, files, bytes);
         var manifestPath = Path.Combine(target.Root, ManifestName);
@@ -159,36 +160,78 @@ public static class Backups
 
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var incoming = Path.Combine(data.Root, ".restoring-" + stamp);
-        await TreeCopy.CopyAsync(Path.GetFullPath(from), incoming, cancellationToken, name => name != ManifestName).ConfigureAwait(false);
+        try
+        {
+            var copied = await TreeCopy.CopyAsync(Path.GetFullPath(from), incoming, cancellationToken, name => name != ManifestName).ConfigureAwait(false);
+            CheckCopyMatchesRecords(new DataDirectory(incoming), copied);
+        }
+        catch
+        {
+            Directory.Delete(incoming, recursive: true);
+            throw;
+        }
 
-        string? aside = null;
+        // Swap: current entries aside, restored ones in. Any failure puts everything back as it was.
         var current = Directory.EnumerateFileSystemEntries(data.Root)
             .Where(e => !Path.GetFileName(e).StartsWith(".restoring-", StringComparison.Ordinal)
                 && !Path.GetFileName(e).StartsWith("replaced-", StringComparison.Ordinal)
                 && !string.Equals(e, data.LockFile, StringComparison.Ordinal))
             .ToList();
-        if (current.Count > 0)
+        var aside = current.Count > 0 ? Path.Combine(data.Root, "replaced-" + stamp) : null;
+        var moved = new Stack<(string From, string To)>();
+        try
         {
-            aside = Path.Combine(data.Root, "replaced-" + stamp);
-            TreeCopy.CreatePrivate(aside);
-            foreach (var entry in current)
+            if (aside is not null)
             {
-                MoveEntry(entry, Path.Combine(aside, Path.GetFileName(entry)));
+                TreeCopy.CreatePrivate(aside);
+                foreach (var entry in current)
+                {
+                    MoveEntry(entry, Path.Combine(aside, Path.GetFileName(entry)), moved);
+                }
+            }
+
+            foreach (var entry in Directory.EnumerateFileSystemEntries(incoming).ToList())
+            {
+                MoveEntry(entry, Path.Combine(data.Root, Path.GetFileName(entry)), moved);
             }
         }
-
-        foreach (var entry in Directory.EnumerateFileSystemEntries(incoming))
+        catch
         {
-            MoveEntry(entry, Path.Combine(data.Root, Path.GetFileName(entry)));
+            while (moved.TryPop(out var step))
+            {
+                MoveEntry(step.To, step.From, null);
+            }
+
+            throw;
         }
 
-        Directory.Delete(incoming);
+        Directory.Delete(incoming, recursive: true);
         data.EnsureCreated();
         Durability.FlushDirectory(data.Root);
         return (manifest, aside);
     }
 
-    private static void MoveEntry(string from, string to)
+    /// <summary>The files restored are the files the backup records, byte for byte (the hashes were taken as they were copied).</summary>
+    private static void CheckCopyMatchesRecords(DataDirectory copy, IReadOnlyList<TreeCopy.CopiedFile> copied)
+    {
+        var byPath = copied.ToDictionary(f => f.Relative, StringComparer.Ordinal);
+        using var connection = Open(copy.Database, readOnly: true);
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT owner_id, path, size, sha256 FROM files;";
+        using var reader = query.ExecuteReader();
+        while (reader.Read())
+        {
+            var relative = "files/" + reader.GetInt64(0).ToString(CultureInfo.InvariantCulture) + reader.GetString(1);
+            if (!byPath.TryGetValue(relative, out var file) || file.Size != reader.GetInt64(2) || !HashText.Sha256Equals(file.Sha256, reader.GetString(3)))
+            {
+                throw new BackupException($"{relative} changed in the backup while it was being restored.");
+            }
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    private static void MoveEntry(string from, string to, Stack<(string From, string To)>? moved)
     {
         if (Directory.Exists(from))
         {
@@ -198,17 +241,56 @@ public static class Backups
         {
             File.Move(from, to);
         }
+
+        moved?.Push((from, to));
     }
 
-    private static async Task ReconcileAsync(DataDirectory copy, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes the copy's records say exactly what was copied: the hash of the bytes copied, their
+    /// size and time; records of files not copied (deleted meanwhile) go, files committed meanwhile
+    /// get one. Staged uploads are not copied, so their sessions go too.
+    /// </summary>
+    private static void RecordCopiedFiles(string database, IReadOnlyList<TreeCopy.CopiedFile> copied)
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddOptions<SecureXferOptions>();
-        services.AddSecureXferServer(copy);
-        await using var provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<StorageReconciler>().ReconcileTreesAsync(cancellationToken).ConfigureAwait(false);
-        SqliteConnection.ClearAllPools();
+        using var connection = Open(database);
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, """
+            DELETE FROM upload_chunks;
+            DELETE FROM upload_sessions;
+            CREATE TEMP TABLE copied (owner_id INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, modified_ticks INTEGER NOT NULL, PRIMARY KEY (owner_id, path));
+            """);
+        using (var insert = connection.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO copied VALUES ($owner, $path, $size, $sha, $ticks)";
+            var owner = insert.Parameters.Add("$owner", SqliteType.Integer);
+            var path = insert.Parameters.Add("$path", SqliteType.Text);
+            var size = insert.Parameters.Add("$size", SqliteType.Integer);
+            var sha = insert.Parameters.Add("$sha", SqliteType.Text);
+            var ticks = insert.Parameters.Add("$ticks", SqliteType.Integer);
+            foreach (var file in copied)
+            {
+                // files/<owner id>/<path>; names the server would not have written are copied but not recorded.
+                var slash = file.Relative.IndexOf('/', StringComparison.Ordinal);
+                var remote = slash < 0 ? null : "/" + file.Relative[(slash + 1)..];
+                if (remote is null || !long.TryParse(file.Relative[..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                    || !RemotePath.TryParse(remote, out var parsed, out _) || parsed.Value != remote)
+                {
+                    continue;
+                }
+
+                (owner.Value, path.Value, size.Value, sha.Value, ticks.Value) = (id, remote, file.Size, file.Sha256, file.ModifiedUtc.Ticks);
+                insert.ExecuteNonQuery();
+            }
+        }
+
+        Execute(connection, """
+            DELETE FROM files WHERE NOT EXISTS (SELECT 1 FROM copied c WHERE c.owner_id = files.owner_id AND c.path = files.path);
+            INSERT INTO files (owner_id, path, size, sha256, modified_ticks)
+                SELECT owner_id, path, size, sha256, modified_ticks FROM copied WHERE owner_id IN (SELECT id FROM users)
+                ON CONFLICT (owner_id, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, modified_ticks = excluded.modified_ticks;
+            DROP TABLE copied;
+            """);
+        transaction.Commit();
     }
 
     private static HashSet<string> UserIds(string database)

@@ -32,7 +32,7 @@ public sealed class DataDirectory
 
     public string InitialAdminPassword => Path.Combine(Root, "initial-admin-password");
 
-    /// <summary>Held (shared) by every server running on this directory; a restore needs it alone.</summary>
+    /// <summary>Locked by the server running on this directory, and by a restore into it: never both, never two servers.</summary>
     public string LockFile => Path.Combine(Root, "server.lock");
 
     /// <summary>Present while a server runs on this directory; found at start-up, it means the last run did not stop cleanly.</summary>
@@ -70,15 +70,11 @@ public sealed class DataDirectory
         }
     }
 
-    /// <summary>Marks the directory as in use by a server until the returned handle is closed (an advisory shared lock).</summary>
-    public FileStream HoldInUse() => OpenLock(FileShare.ReadWrite)
-        ?? throw new IOException($"{Root} is being restored; start the server when the restore has finished.");
-
-    /// <summary>The directory to itself (no server on it), or null while a server holds it.</summary>
-    public FileStream? TryLockExclusive() => OpenLock(FileShare.None);
-
-    // .NET turns FileShare into flock(2): None takes it exclusively, anything else shared.
-    private FileStream? OpenLock(FileShare share)
+    /// <summary>
+    /// The directory to this process alone (a server, or a restore) until the returned handle is
+    /// closed; null while another holds it. An advisory lock (flock), so it also ends with the process.
+    /// </summary>
+    public FileStream? TryLockExclusive()
     {
         try
         {
@@ -86,7 +82,8 @@ public sealed class DataDirectory
             {
                 Mode = FileMode.OpenOrCreate,
                 Access = FileAccess.ReadWrite,
-                Share = share,
+                // .NET takes FileShare.None as flock(LOCK_EX), on every file system.
+                Share = FileShare.None,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             });
         }

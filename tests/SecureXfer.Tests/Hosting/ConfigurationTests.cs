@@ -60,6 +60,8 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("SecureXfer__LogFormat", "xml", "SecureXfer:LogFormat")]
     [InlineData("SecureXfer__TokenLifetime", "-00:05:00", "SecureXfer:TokenLifetime")]
     [InlineData("SecureXfer__DirectIo", "yes", "SecureXfer:DirectIo")]
+    [InlineData("SecureXfer__SxpIdleTimeout", "60", "SecureXfer:SxpIdleTimeout")]
+    [InlineData("SecureXfer__AbandonedUploadSweep", "30.00:00:00", "SecureXfer:AbandonedUploadSweep")]
     [InlineData("SecureXfer__BcryptCost", "99", "SecureXfer:BcryptCost")]
     [InlineData("SecureXfer__RemoteAllowedNetworks", "10.0.0.0/99", "SecureXfer:RemoteAllowedNetworks")]
     [InlineData("SecureXfer__CrashAt", "everywhere", "SecureXfer:CrashAt")]
@@ -80,8 +82,12 @@ public sealed partial class ConfigurationTests : IDisposable
     [Fact]
     public async Task Every_problem_is_listed_at_once_and_unknown_switches_are_refused()
     {
-        var (code, _, stderr) = await StartAsync(["--https-port", "x", "--sxp-port", "-1", "--htps-port", "1"], new Dictionary<string, string> { ["SecureXfer__UploadWindow"] = "0" });
+        var (code, _, stderr) = await StartAsync(
+            ["--https-port", "x", "--sxp-port", "-1", "--htps-port", "1", "--bind", "nowhere"],
+            new Dictionary<string, string> { ["SecureXfer__UploadWindow"] = "0", ["SecureXfer__LogFormat"] = "xml" });
         Assert.Equal(2, code);
+        Assert.Contains("SecureXfer:Bind (--bind): 'nowhere' is not an IP address", stderr, StringComparison.Ordinal);
+        Assert.Contains("SecureXfer:LogFormat", stderr, StringComparison.Ordinal);
         Assert.Contains("SecureXfer:HttpsPort", stderr, StringComparison.Ordinal);
         Assert.Contains("SecureXfer:SxpPort", stderr, StringComparison.Ordinal);
         Assert.Contains("SecureXfer:UploadWindow", stderr, StringComparison.Ordinal);
@@ -115,8 +121,21 @@ public sealed partial class ConfigurationTests : IDisposable
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
         var (code, stdout, stderr) = await StartAsync(["--https-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], []);
         Assert.True(code == 2, $"exit {code}\n{stdout}\n{stderr}");
-        Assert.Contains("already in use", stderr, StringComparison.Ordinal);
+        Assert.Contains($"SecureXfer:HttpsPort: port {port} on 127.0.0.1 is already in use", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("listening", stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(DataDir), "a refused configuration created the data directory");
+    }
+
+    [Fact]
+    public async Task A_second_server_on_the_same_data_directory_is_refused_before_it_touches_anything()
+    {
+        await using var first = await ServerProcess.StartAsync();
+        var marker = await File.ReadAllTextAsync(Path.Combine(first.DataDir, "server.running"));
+        var (code, stdout, stderr) = await StartAsync(["--data-dir", first.DataDir], []);
+        Assert.True(code == 2, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("is in use by another server or a restore", stderr, StringComparison.Ordinal);
+        Assert.Equal(marker, await File.ReadAllTextAsync(Path.Combine(first.DataDir, "server.running")));
+        Assert.NotNull(await first.LoginAsync());
     }
 
     [Fact]

@@ -83,7 +83,17 @@ public sealed partial class DeploymentFilesTests
         Assert.Contains(Sequence(certs, "volumes").Select(Scalar), v => v == "./certs:/src:ro");
         Assert.Contains(Sequence(certs, "volumes").Select(Scalar), v => v.StartsWith(mounts.First(m => m[1] == "/certs")[0] + ":/certs", StringComparison.Ordinal));
         var script = string.Join(' ', Sequence(certs, "command").Select(Scalar));
-        Assert.Contains("/src/make-dev-certs.sh -o /certs securexfer", script, StringComparison.Ordinal);
+        Assert.Contains("/src/make-dev-certs.sh -o /ca securexfer", script, StringComparison.Ordinal);
+        Assert.Contains("cp /ca/server.crt /ca/server.key /ca/client-trust.pem /certs/", script, StringComparison.Ordinal);
+
+        // The CA's key stays in its own volume: no service but certs mounts it.
+        var caVolume = Assert.Single(Sequence(certs, "volumes").Select(Scalar), v => v.EndsWith(":/ca", StringComparison.Ordinal)).Split(':')[0];
+        foreach (var service in Services.Children.Where(p => Scalar(p.Key) != "certs").Select(p => (YamlMappingNode)p.Value))
+        {
+            var volumes = service.Children.ContainsKey(new YamlScalarNode("volumes")) ? Sequence(service, "volumes").Select(Scalar) : [];
+            Assert.DoesNotContain(volumes, v => v.StartsWith(caVolume + ":", StringComparison.Ordinal));
+        }
+
         Assert.True(File.Exists(Path.Combine(Repo.Root, "certs", "make-dev-certs.sh")));
         Assert.Equal("service_completed_successfully", Scalar(Map(Map(Server, "depends_on"), "certs")["condition"]));
     }

@@ -43,7 +43,15 @@ public sealed class DevCertificateTests : IDisposable
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_dir.Combine(key)));
         }
 
-        // A second run keeps the CA (clients keep trusting it) and issues a new server certificate.
+        // The same names again: the certificate is current and kept, so servers using it are undisturbed; --renew replaces it.
+        var (kept, keptOut, _) = await Tool.RunAsync("bash", [Script, "-o", _dir.Path, "files.example.test", "127.0.0.2", "::1"]);
+        Assert.Equal(0, kept);
+        Assert.Contains("kept", keptOut, StringComparison.Ordinal);
+        Assert.Equal(server.RawData, X509CertificateLoader.LoadCertificateFromFile(_dir.Combine("server.crt")).RawData);
+        Assert.Equal(0, (await Tool.RunAsync("bash", [Script, "-o", _dir.Path, "--renew", "files.example.test", "127.0.0.2", "::1"])).ExitCode);
+        Assert.NotEqual(server.RawData, X509CertificateLoader.LoadCertificateFromFile(_dir.Combine("server.crt")).RawData);
+
+        // Other names: the CA stays (clients keep trusting it) and a new server certificate is issued.
         Assert.Equal(0, (await Tool.RunAsync("bash", [Script, "-o", _dir.Path, "other.example.test"])).ExitCode);
         Assert.Equal(ca.RawData, X509CertificateLoader.LoadCertificateFromFile(_dir.Combine("ca.crt")).RawData);
         using var second = X509CertificateLoader.LoadCertificateFromFile(_dir.Combine("server.crt"));
