@@ -240,6 +240,14 @@ public sealed partial class JobService(
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // Every line the run logs carries the job and run ids; the run id is its transfer id.
+        using var scope = logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["JobId"] = job.Id,
+            ["TransferId"] = "job-run:" + run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["UserId"] = job.OwnerId,
+        });
+
         // The run stops if its lease is lost (it would no longer be the only one).
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var renew = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

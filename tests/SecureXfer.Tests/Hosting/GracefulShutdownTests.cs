@@ -33,18 +33,9 @@ public sealed class GracefulShutdownTests
         using (var running = cli.StartDetached(["put", source, "/big.bin", "--limit-rate", "8M", "--chunk-size", "1M", "--json"]))
         {
             await WaitForAsync(() => server.Scalar("SELECT count(*) FROM upload_chunks") >= 4);
-            var took = await server.TerminateAsync(TimeSpan.FromSeconds(60));
-            // Well inside the timeout: the transfer stopped at a chunk boundary instead of being waited for or cut.
-            Assert.True(took < ShutdownTimeout / 2, $"the server took {took} to stop");
-            Assert.Equal(0, server.ExitCode);
-            Assert.True(running.WaitForExit(60_000));
-            Assert.NotEqual(0, running.ExitCode);
+            await TerminateMidTransferAsync(server, running);
         }
 
-        // The stop was clean: nothing logged as an error, and the next start need not re-hash the trees.
-        Assert.DoesNotContain("fail:", server.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain("crit:", server.Output, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(server.DataDir, "server.running")));
         var held = server.Scalar("SELECT count(*) FROM upload_chunks");
         Assert.True(held is > 0 and < 64, $"{held} chunks held");
 
@@ -71,15 +62,9 @@ public sealed class GracefulShutdownTests
         {
             await WaitForAsync(() => File.Exists(target + ".sxpart.json"));
             await Task.Delay(500);
-            var took = await server.TerminateAsync(TimeSpan.FromSeconds(60));
-            // Well inside the timeout: the transfer stopped at a chunk boundary instead of being waited for or cut.
-            Assert.True(took < ShutdownTimeout / 2, $"the server took {took} to stop");
-            Assert.Equal(0, server.ExitCode);
-            Assert.True(running.WaitForExit(60_000));
-            Assert.NotEqual(0, running.ExitCode);
+            await TerminateMidTransferAsync(server, running);
         }
 
-        Assert.DoesNotContain("fail:", server.Output, StringComparison.Ordinal);
         Assert.False(File.Exists(target));
         await server.StartAgainAsync(Settings, samePorts: true);
         var again = await cli.RunAsync("get", "/big.bin", target, "--json");
@@ -108,6 +93,24 @@ public sealed class GracefulShutdownTests
         await Task.Delay(1000);
         var took = await server.TerminateAsync(TimeSpan.FromSeconds(60));
         Assert.True(took < TimeSpan.FromSeconds(3 + 10), $"the server took {took} to stop");
+    }
+
+    /// <summary>SIGTERM with the transfer running: a clean, quick stop, and the client told it failed.</summary>
+    private static async Task TerminateMidTransferAsync(ServerProcess server, Process running)
+    {
+        Assert.False(running.HasExited, "the transfer ended before the server was stopped");
+        var took = await server.TerminateAsync(TimeSpan.FromSeconds(60));
+
+        // Well inside the timeout: the transfer stopped at a chunk boundary instead of being waited for or cut.
+        Assert.True(took < ShutdownTimeout / 2, $"the server took {took} to stop");
+        Assert.Equal(0, server.ExitCode);
+        Assert.True(running.WaitForExit(60_000));
+        Assert.NotEqual(0, running.ExitCode);
+
+        // Nothing logged as an error, and the next start need not re-hash the trees.
+        Assert.DoesNotContain("fail:", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("crit:", server.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(server.DataDir, "server.running")));
     }
 
     private static async Task<CliRunner> LoginAsync(ServerProcess server, TempDir home)
