@@ -43,19 +43,24 @@ internal static class SecureXferHostExtensions
         var data = new DataDirectory(options.DataDir);
         var inUse = data.TryLockExclusive()
             ?? throw new ConfigurationException([$"SecureXfer:DataDir: {data.Root} is in use by another server or a restore; one server per data directory."]);
-        data.EnsureCreated();
+        var database = Database.For(options, data);
+        data.EnsureCreated(withDatabaseFile: database.IsSqlite);
         var certificate = ServerCertificate.LoadOrCreate(options, data, Announcer.Line);
         try
         {
-            SchemaUpgrade.Run(data, Announcer.Line);
+            SchemaUpgrade.Run(data, database, Announcer.Line);
         }
         catch (InvalidOperationException ex)
         {
-            throw new ConfigurationException([$"SecureXfer:DataDir: {ex.Message}"]);
+            throw new ConfigurationException([$"{(database.IsSqlite ? "SecureXfer:DataDir" : "SecureXfer:Database")}: {ex.Message}"]);
+        }
+        catch (Npgsql.NpgsqlException ex)
+        {
+            throw new ConfigurationException([$"SecureXfer:Database:ConnectionString: cannot use the {database.Describe()}: {ex.Message}"]);
         }
 
         var state = new StartupState(options, data, certificate, inUse);
-        builder.Services.AddSecureXferServer(data);
+        builder.Services.AddSecureXferServer(data, database);
         builder.Services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(data.Keys));
         builder.Services.AddProblemDetails();
         builder.Services.AddRateLimiter(limits =>

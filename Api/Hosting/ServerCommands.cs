@@ -132,6 +132,12 @@ internal static class ServerCommands
         try
         {
             var options = SettingsValidator.ValidateForTools(Configuration(settings), settings);
+            if (!string.Equals(options.Database.Provider, DatabaseOptions.Sqlite, StringComparison.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine("backup and restore handle SQLite deployments. With PostgreSQL, back up the database with pg_dump, and files/, keys/, tls/ and jwt-signing.key of the data directory with the server stopped or paused.");
+                return Failed;
+            }
+
             await run(new DataDirectory(options.DataDir), directory, force);
             return Ok;
         }

@@ -32,7 +32,8 @@ public sealed partial class AccountService(
         if (UsernameRules.Problem(username) is null)
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == username, cancellationToken).ConfigureAwait(false);
+            var key = username!.ToLowerInvariant();
+            user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username.ToLower() == key, cancellationToken).ConfigureAwait(false);
         }
 
         if (user is null)
@@ -54,7 +55,10 @@ public sealed partial class AccountService(
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        return await db.Users.AnyAsync(u => u.Username == username, cancellationToken).ConfigureAwait(false);
+
+        // Usernames are ASCII and unique whatever their case (NOCASE in SQLite, an index on lower() in PostgreSQL).
+        var key = username!.ToLowerInvariant();
+        return await db.Users.AnyAsync(u => u.Username.ToLower() == key, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A password login: the account when the credentials are good (counted and logged either way), else null.</summary>

@@ -80,7 +80,7 @@ public sealed partial class CredentialService(
         if (jti is not null)
         {
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES ({jti}, {(accessExpires ?? time.GetUtcNow() + options.Value.TokenLifetime).ToUnixTimeMilliseconds()})",
+                $"INSERT INTO revoked_tokens (jti, expires_at) VALUES ({jti}, {(accessExpires ?? time.GetUtcNow() + options.Value.TokenLifetime).ToUnixTimeMilliseconds()}) ON CONFLICT (jti) DO NOTHING",
                 cancellationToken).ConfigureAwait(false);
         }
 

@@ -153,9 +153,9 @@ public sealed partial class LoginGuard(
         var failures = (await db.Database.SqlQuery<int>($"""
             INSERT INTO login_bans (kind, subject, failures, window_start, banned_until, ban_count) VALUES ({kind}, {subject}, 1, {now}, NULL, 0)
             ON CONFLICT (kind, subject) DO UPDATE SET
-                failures = CASE WHEN {now} - window_start > {window} THEN 1 ELSE failures + 1 END,
-                window_start = CASE WHEN {now} - window_start > {window} THEN {now} ELSE window_start END
-            RETURNING failures AS Value
+                failures = CASE WHEN {now} - login_bans.window_start > {window} THEN 1 ELSE login_bans.failures + 1 END,
+                window_start = CASE WHEN {now} - login_bans.window_start > {window} THEN {now} ELSE login_bans.window_start END
+            RETURNING failures AS "Value"
             """).ToListAsync(cancellationToken).ConfigureAwait(false)).Single();
 
         threshold = Math.Max(1, threshold);
@@ -165,12 +165,12 @@ public sealed partial class LoginGuard(
             var maxMs = (long)MaxBan.TotalMilliseconds;
             var until = (await db.Database.SqlQuery<long>($"""
                 UPDATE login_bans SET
-                    banned_until = {now} + MIN({baseMs} * (1 << MIN(ban_count, 20)), {maxMs}),
+                    banned_until = {now} + CASE WHEN ban_count >= 20 OR {baseMs} * (1 << ban_count) > {maxMs} THEN {maxMs} ELSE {baseMs} * (1 << ban_count) END,
                     ban_count = ban_count + 1,
                     failures = 0,
                     window_start = {now}
                 WHERE kind = {kind} AND subject = {subject} AND failures >= {threshold}
-                RETURNING banned_until AS Value
+                RETURNING banned_until AS "Value"
                 """).ToListAsync(cancellationToken).ConfigureAwait(false)).SingleOrDefault();
             if (until > 0)
             {

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using SecureXfer.Server.Persistence;
@@ -49,7 +48,9 @@ public sealed partial class UserAdminService(
         {
             // A plain substring match on username or display name; the pattern's own wildcards are escaped.
             var pattern = "%" + search.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
-            query = query.Where(u => EF.Functions.Like(u.Username, pattern, "\\") || (u.DisplayName != null && EF.Functions.Like(u.DisplayName, pattern, "\\")));
+            // Case-insensitive on both providers (SQLite's LIKE already folds ASCII case).
+            var lowered = pattern.ToLowerInvariant();
+            query = query.Where(u => EF.Functions.Like(u.Username.ToLower(), lowered, "\\") || (u.DisplayName != null && EF.Functions.Like(u.DisplayName.ToLower(), lowered, "\\")));
         }
 
         if (!string.IsNullOrEmpty(role))
@@ -96,7 +97,7 @@ public sealed partial class UserAdminService(
             LogCreated(logger, user.Id, user.Role);
             return user;
         }
-        catch (DbUpdateException ex) when (ex.InnerException is SqliteException { SqliteErrorCode: 19 })
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex))
         {
             throw new AccountException(AccountError.Conflict, $"The username '{username}' is taken.", "username");
         }

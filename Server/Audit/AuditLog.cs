@@ -27,6 +27,9 @@ public sealed record AuditVerification(bool Ok, long Records, long? BrokenAt, st
 /// </summary>
 public sealed partial class AuditLog : IAsyncDisposable
 {
+    // pg_advisory_xact_lock key of the chain's head.
+    private const long ChainLock = 0x5358_4155_4449;
+
     public const string Genesis = "0000000000000000000000000000000000000000000000000000000000000000";
 
     private readonly IDbContextFactory<SecureXferDbContext> _dbFactory;
@@ -209,6 +212,12 @@ public sealed partial class AuditLog : IAsyncDisposable
             {
                 await using var db = await _dbFactory.CreateDbContextAsync().ConfigureAwait(false);
                 await using var transaction = await db.Database.BeginTransactionAsync().ConfigureAwait(false);
+                if (db.Database.IsNpgsql())
+                {
+                    // Several instances append to one chain: one at a time (SQLite's single writer does this by itself).
+                    await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_xact_lock({0})", ChainLock).ConfigureAwait(false);
+                }
+
                 var last = await db.Audit.AsNoTracking().OrderByDescending(a => a.Seq).Select(a => new { a.Seq, a.Hash }).FirstOrDefaultAsync().ConfigureAwait(false);
                 var seq = last?.Seq ?? 0;
                 var previous = last?.Hash ?? Genesis;
@@ -218,8 +227,8 @@ public sealed partial class AuditLog : IAsyncDisposable
                 await using var insert = connection.CreateCommand();
                 insert.Transaction = transaction.GetDbTransaction();
                 insert.CommandText = "INSERT INTO audit_log (seq, at, actor_id, actor, action, target, source, outcome, detail, prev_hash, hash) "
-                    + "VALUES ($seq, $at, $actorId, $actor, $action, $target, $source, $outcome, $detail, $prev, $hash)";
-                var parameters = new[] { "$seq", "$at", "$actorId", "$actor", "$action", "$target", "$source", "$outcome", "$detail", "$prev", "$hash" }
+                    + "VALUES (@seq, @at, @actorId, @actor, @action, @target, @source, @outcome, @detail, @prev, @hash)";
+                var parameters = new[] { "@seq", "@at", "@actorId", "@actor", "@action", "@target", "@source", "@outcome", "@detail", "@prev", "@hash" }
                     .Select(name =>
                     {
                         var parameter = insert.CreateParameter();
@@ -258,7 +267,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 await transaction.CommitAsync().ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (attempt < 5 && ex is DbUpdateException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (attempt < 5 && (DbErrors.IsContention(ex) || DbErrors.IsUniqueViolation(ex)))
             {
                 await Task.Delay(50 * attempt).ConfigureAwait(false);
             }

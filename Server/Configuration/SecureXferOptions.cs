@@ -23,6 +23,9 @@ public sealed class SecureXferOptions
     /// <summary>The certificate both listeners serve.</summary>
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>Where accounts, file records and sessions are kept.</summary>
+    public DatabaseOptions Database { get; set; } = new();
+
     /// <summary>Console log format: <c>text</c> or <c>json</c>.</summary>
     [Setting("console log format: `text` (one line per event, with its scope: request, connection and transfer ids) or `json` (one JSON object per line)", Switch = "--log-format")]
     public string LogFormat { get; set; } = "text";
@@ -156,4 +159,19 @@ public sealed class TlsOptions
     /// <summary>PEM private key for <see cref="CertificatePath"/>, when it is not in the same file.</summary>
     [Setting("its PEM private key, if not in the certificate file", Switch = "--cert-key")]
     public string? KeyPath { get; set; }
+}
+
+/// <summary>The <c>SecureXfer:Database</c> settings.</summary>
+public sealed class DatabaseOptions
+{
+    public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
+
+    /// <summary><c>sqlite</c> (a file in the data directory) or <c>postgres</c>.</summary>
+    [Setting("`sqlite` (the file `DATA/securexfer.db`, nothing to set up) or `postgres` (see PostgreSQL under Deploying)")]
+    public string Provider { get; set; } = Sqlite;
+
+    /// <summary>For <c>postgres</c>: the Npgsql connection string. It holds a password: never logged.</summary>
+    [Setting("for `postgres`: an Npgsql connection string (`Host=db;Database=securexfer;Username=sx;Password=...`); keep it out of files others read")]
+    public string? ConnectionString { get; set; }
 }

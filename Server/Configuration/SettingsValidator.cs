@@ -245,9 +245,47 @@ public static class SettingsValidator
             }
         }
 
+        if (CheckDatabase(options.Database) is { } database)
+        {
+            yield return database;
+        }
+
         if (CheckCertificate(options.Tls) is { } certificate)
         {
             yield return certificate;
+        }
+    }
+
+    private static string? CheckDatabase(DatabaseOptions database)
+    {
+        if (string.Equals(database.Provider, DatabaseOptions.Sqlite, StringComparison.OrdinalIgnoreCase))
+        {
+            return string.IsNullOrEmpty(database.ConnectionString)
+                ? null
+                : "SecureXfer:Database:ConnectionString is only for postgres; SQLite always lives in the data directory.";
+        }
+
+        if (!string.Equals(database.Provider, DatabaseOptions.Postgres, StringComparison.OrdinalIgnoreCase))
+        {
+            return $"SecureXfer:Database:Provider: '{database.Provider}' is not one of {DatabaseOptions.Sqlite}, {DatabaseOptions.Postgres}.";
+        }
+
+        if (string.IsNullOrWhiteSpace(database.ConnectionString))
+        {
+            return "SecureXfer:Database:ConnectionString is required with SecureXfer:Database:Provider=postgres.";
+        }
+
+        try
+        {
+            var parsed = new Npgsql.NpgsqlConnectionStringBuilder(database.ConnectionString);
+            return string.IsNullOrEmpty(parsed.Host) || string.IsNullOrEmpty(parsed.Database)
+                ? "SecureXfer:Database:ConnectionString needs at least Host and Database."
+                : null;
+        }
+        catch (ArgumentException ex)
+        {
+            // The message names the key, never the value (which may be the password).
+            return $"SecureXfer:Database:ConnectionString is not a valid connection string: {ex.Message}";
         }
     }
 

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -13,13 +12,13 @@ namespace SecureXfer.Server.Hosting;
 
 public static class ServerServiceCollectionExtensions
 {
-    /// <summary>The engine: storage, persistence, accounts and the SXP connection handler, over one data directory.</summary>
-    public static IServiceCollection AddSecureXferServer(this IServiceCollection services, DataDirectory data)
+    /// <summary>The engine: storage, persistence, accounts and the SXP connection handler, over one data directory and one database.</summary>
+    public static IServiceCollection AddSecureXferServer(this IServiceCollection services, DataDirectory data, Database database)
     {
-        var connectionString = DatabaseConnectionString(data);
         services.AddSingleton(data);
+        services.AddSingleton(database);
         services.AddSingleton(TimeProvider.System);
-        services.AddPooledDbContextFactory<SecureXferDbContext>(options => options.UseSqlite(connectionString));
+        services.AddPooledDbContextFactory<SecureXferDbContext>(database.Configure);
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<SecureXferOptions>>().Value.BcryptCost));
         services.AddMetrics();
         services.AddSingleton<Observability.ServerMetrics>();
@@ -44,12 +43,4 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<SxpConnectionHandler>();
         return services;
     }
-
-    public static string DatabaseConnectionString(DataDirectory data) => new SqliteConnectionStringBuilder
-    {
-        DataSource = data.Database,
-        ForeignKeys = true,
-        Pooling = true,
-        DefaultTimeout = 30,
-    }.ToString();
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using SecureXfer.Server.Hosting;
 using SecureXfer.Server.Storage;
 
 namespace SecureXfer.Server.Persistence;
@@ -13,28 +12,84 @@ namespace SecureXfer.Server.Persistence;
 public static class SchemaUpgrade
 {
     /// <summary>Brings the database to the newest schema; returns the copy taken first, if any.</summary>
-    public static string? Run(DataDirectory data, Action<string> announce)
+    public static string? Run(DataDirectory data, Database database, Action<string> announce)
     {
-        var connectionString = ServerServiceCollectionExtensions.DatabaseConnectionString(data);
-        int current;
-        using (var connection = new SqliteConnection(connectionString))
-        {
-            connection.Open();
-            current = SchemaMigrator.CurrentVersion(connection);
-        }
-
+        var current = SchemaMigrator.CurrentVersion(database);
         string? copy = null;
         if (current > 0 && current < SchemaMigrator.LatestVersion)
         {
             Directory.CreateDirectory(data.Backups, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-            copy = Path.Combine(data.Backups, $"securexfer-schema{current}-{stamp}.db");
-            SqliteCopy.Take(connectionString, copy);
+            if (database.IsSqlite)
+            {
+                copy = Path.Combine(data.Backups, $"securexfer-schema{current}-{stamp}.db");
+                SqliteCopy.Take(database.ConnectionString, copy);
+            }
+            else
+            {
+                copy = Path.Combine(data.Backups, $"securexfer-schema{current}-{stamp}.sql");
+                PostgresDump.Take(database.ConnectionString, copy);
+            }
+
             announce($"Upgrading the database from schema {current} to {SchemaMigrator.LatestVersion}; the database as it was is in {copy}.");
         }
 
-        SchemaMigrator.Migrate(connectionString);
+        SchemaMigrator.Migrate(database);
         return copy;
+    }
+}
+
+/// <summary>Dumps a PostgreSQL database with <c>pg_dump</c> (plain SQL, restorable with <c>psql</c>).</summary>
+public static class PostgresDump
+{
+    public static void Take(string connectionString, string destination)
+    {
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        using (new FileStream(destination, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        {
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo("pg_dump")
+        {
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "--no-owner", "--file", destination, "--host", settings.Host ?? "localhost", "--port", settings.Port.ToString(CultureInfo.InvariantCulture), "--username", settings.Username ?? string.Empty, settings.Database ?? string.Empty })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // The password goes by the environment, never on a command line others can read.
+        if (!string.IsNullOrEmpty(settings.Password))
+        {
+            start.Environment["PGPASSWORD"] = settings.Password;
+        }
+
+        System.Diagnostics.Process process;
+        try
+        {
+            process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("pg_dump did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            File.Delete(destination);
+            throw new InvalidOperationException("The database must be copied before its schema is upgraded, and pg_dump was not found; install the PostgreSQL client (postgresql-client) or upgrade from a machine that has it.");
+        }
+
+        using (process)
+        {
+            var errors = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"pg_dump could not copy the database before its upgrade: {errors.Trim()}");
+            }
+        }
     }
 }
 

@@ -51,7 +51,7 @@ public static class Backups
         }
 
         TreeCopy.CreatePrivate(target.Root);
-        SqliteCopy.Take(ServerServiceCollectionExtensions.DatabaseConnectionString(data), target.Database);
+        SqliteCopy.Take(Database.Sqlite(data).ConnectionString, target.Database);
         var users = UserIds(target.Database);
         var copied = await TreeCopy.CopyAsync(data.Files, target.Files, cancellationToken, name => users.Contains(name)).ConfigureAwait(false);
         TreeCopy.CreatePrivate(target.Files);

@@ -42,7 +42,7 @@ public sealed class DataDirectory
     /// Creates the layout, and makes the root and the database private to the server's account
     /// even when the directory already existed (a container volume, say) with looser modes.
     /// </summary>
-    public void EnsureCreated()
+    public void EnsureCreated(bool withDatabaseFile = true)
     {
         foreach (var directory in new[] { Root, Files, Staging, Tls })
         {
@@ -53,7 +53,7 @@ public sealed class DataDirectory
         }
 
         File.SetUnixFileMode(Root, OwnerOnly);
-        if (!File.Exists(Database))
+        if (withDatabaseFile && !File.Exists(Database))
         {
             // SQLite takes an empty file as a new database, and gives its -wal and -shm files the same mode.
             using var empty = new FileStream(Database, new FileStreamOptions

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using SecureXfer.Server.Persistence;
 
 namespace SecureXfer.Server.Storage;
 
@@ -7,7 +7,6 @@ public static class StorageErrors
 {
     private const int Enospc = 28;
     private const int Edquot = 122;
-    private const int SqliteFull = 13;
 
     public static bool IsDiskFull(IOException exception)
     {
@@ -22,7 +21,7 @@ public static class StorageErrors
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if ((current is IOException io && IsDiskFull(io)) || current is SqliteException { SqliteErrorCode: SqliteFull })
+            if ((current is IOException io && IsDiskFull(io)) || DbErrors.IsDiskFull(current))
             {
                 return true;
             }

@@ -612,7 +612,7 @@ public sealed partial class UploadService(
         foreach (var (index, crc) in rows)
         {
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"INSERT OR REPLACE INTO upload_chunks (upload_id, chunk_index, crc32c) VALUES ({upload.Id}, {index}, {(long)crc})",
+                $"INSERT INTO upload_chunks (upload_id, chunk_index, crc32c) VALUES ({upload.Id}, {index}, {(long)crc}) ON CONFLICT (upload_id, chunk_index) DO UPDATE SET crc32c = excluded.crc32c",
                 cancellationToken).ConfigureAwait(false);
         }
 

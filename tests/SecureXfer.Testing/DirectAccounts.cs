@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SecureXfer.Server.Accounts;
 using SecureXfer.Server.Configuration;
 using SecureXfer.Server.Hosting;
+using SecureXfer.Server.Persistence;
 using SecureXfer.Server.Storage;
 
 namespace SecureXfer.Tests.Support;
@@ -12,12 +13,12 @@ public sealed class DirectAccounts : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    public DirectAccounts(string dataDir)
+    public DirectAccounts(string dataDir, Database database)
     {
         var collection = new ServiceCollection();
         collection.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         collection.Configure<SecureXferOptions>(o => o.DataDir = dataDir);
-        collection.AddSecureXferServer(new DataDirectory(dataDir));
+        collection.AddSecureXferServer(new DataDirectory(dataDir), database);
         _services = collection.BuildServiceProvider();
         Service = _services.GetRequiredService<AccountService>();
     }

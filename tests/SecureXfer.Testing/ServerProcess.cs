@@ -3,7 +3,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using SecureXfer.Server.Persistence;
+using SecureXfer.Server.Storage;
 using SecureXfer.Shared.Protocol.Client;
 using SecureXfer.Shared.Rest;
 using SecureXfer.Shared.Security;
@@ -22,10 +25,18 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly List<string> _output = [];
     private Process? _process;
 
-    public ServerProcess()
+    /// <param name="postgres">Keep the records in a database of the shared PostgreSQL test cluster; by default when the suite runs against PostgreSQL.</param>
+    public ServerProcess(bool? postgres = null)
     {
         DataDir = _home.Combine("data");
+        UsesPostgres = postgres ?? PostgresCluster.Selected;
     }
+
+    /// <summary>Whether this server keeps its records in PostgreSQL (else in SQLite in its data directory).</summary>
+    public bool UsesPostgres { get; }
+
+    /// <summary>The PostgreSQL connection string of this server's own database, once started.</summary>
+    public string? PostgresConnectionString { get; private set; }
 
     public string DataDir { get; }
 
@@ -71,6 +82,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// </summary>
     public async Task StartAgainAsync(IDictionary<string, string>? environment = null, bool samePorts = false)
     {
+        if (UsesPostgres && PostgresConnectionString is null)
+        {
+            PostgresConnectionString = await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+        }
+
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -92,6 +108,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
         info.Environment["SecureXfer__LoginFailuresPerAccount"] = "100000";
         info.Environment["SecureXfer__LoginFailuresPerAddress"] = "100000";
         info.Environment["DOTNET_gcServer"] = "0";
+        if (PostgresConnectionString is not null)
+        {
+            info.Environment["SecureXfer__Database__Provider"] = "postgres";
+            info.Environment["SecureXfer__Database__ConnectionString"] = PostgresConnectionString;
+        }
+
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
@@ -193,17 +215,23 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public async Task<SxpClient> ConnectAsync(string username = "admin", string password = AdminPassword) =>
         new(Endpoint, await LoginAsync(username, password));
 
-    /// <summary>Adds a user straight into the server's SQLite database through the product's own account code.</summary>
+    /// <summary>The server's database, as the product addresses it.</summary>
+    public Database Database => PostgresConnectionString is null ? Database.Sqlite(new DataDirectory(DataDir)) : Database.Postgres(PostgresConnectionString);
+
+    /// <summary>Adds a user straight into the server's database through the product's own account code.</summary>
     public async Task<long> AddUserAsync(string username, string password, long? quotaBytes = null, string role = "user")
     {
-        await using var accounts = new DirectAccounts(DataDir);
+        await using var accounts = new DirectAccounts(DataDir, Database);
         var user = await accounts.Service.CreateUserAsync(username, password, role, quotaBytes, null, CancellationToken.None);
         return user.Id;
     }
 
-    public SqliteConnection OpenDatabase()
+    /// <summary>A connection to the server's database (SQLite or PostgreSQL), for checking and arranging rows.</summary>
+    public DbConnection OpenDatabase()
     {
-        var connection = new SqliteConnection($"Data Source={Path.Combine(DataDir, "securexfer.db")};Pooling=False");
+        DbConnection connection = PostgresConnectionString is null
+            ? new SqliteConnection($"Data Source={Path.Combine(DataDir, "securexfer.db")};Pooling=False")
+            : new Npgsql.NpgsqlConnection(PostgresConnectionString);
         connection.Open();
         return connection;
     }

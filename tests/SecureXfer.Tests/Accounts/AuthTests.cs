@@ -60,7 +60,7 @@ public sealed class AuthTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         var token = await _server.LoginAsync("heidi", "heidi-password");
         Assert.Equal(HttpStatusCode.OK, await MeStatusAsync(token));
 
-        _server.Execute($"UPDATE users SET disabled = 1 WHERE id = {id}");
+        _server.Execute($"UPDATE users SET disabled = true WHERE id = {id}");
         Assert.Equal(HttpStatusCode.Unauthorized, await MeStatusAsync(token));
         using var login = await _server.PostLoginAsync("heidi", "heidi-password");
         Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);

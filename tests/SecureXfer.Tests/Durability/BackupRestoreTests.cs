@@ -93,8 +93,7 @@ public sealed class BackupRestoreTests : IDisposable
         // Every record matches its file on disk, byte for byte, including the writer's files.
         using var db = restored.OpenDatabase();
         using var query = db.CreateCommand();
-        query.CommandText = "SELECT path, size, sha256 FROM files WHERE owner_id = $owner";
-        query.Parameters.AddWithValue("$owner", alice);
+        query.CommandText = $"SELECT path, size, sha256 FROM files WHERE owner_id = {alice}";
         using var reader = query.ExecuteReader();
         var checkedFiles = 0;
         while (reader.Read())

@@ -75,7 +75,9 @@ public sealed class AuditTests : AdminRestTests
         Assert.ThrowsAny<Exception>(() => Server.Execute("UPDATE audit_log SET target = '/elsewhere' WHERE action = 'file.mkdir'"));
         Assert.ThrowsAny<Exception>(() => Server.Execute("DELETE FROM audit_log"));
         var victim = Server.Scalar("SELECT min(seq) FROM audit_log WHERE action = 'file.mkdir'");
-        Server.Execute($"DROP TRIGGER audit_log_no_update; UPDATE audit_log SET target = '/elsewhere' WHERE seq = {victim}");
+        Assert.ThrowsAny<Exception>(() => Server.Execute(Server.UsesPostgres ? "TRUNCATE audit_log" : "DELETE FROM audit_log WHERE seq > 0"));
+        var dropGuard = Server.UsesPostgres ? "DROP TRIGGER audit_log_no_update ON audit_log" : "DROP TRIGGER audit_log_no_update";
+        Server.Execute($"{dropGuard}; UPDATE audit_log SET target = '/elsewhere' WHERE seq = {victim}");
 
         var broken = await RestClient.ExpectAsync(await Admin.PostAsync("/api/v1/audit/verify", null), HttpStatusCode.OK);
         Assert.False(broken.GetProperty("ok").GetBoolean());
