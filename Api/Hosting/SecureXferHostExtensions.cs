@@ -41,11 +41,13 @@ internal static class SecureXferHostExtensions
 
         // The lock comes before anything is created: a restore or another server on this directory stops the start here.
         var data = new DataDirectory(options.DataDir);
-        var inUse = data.TryLockExclusive()
-            ?? throw new ConfigurationException([$"SecureXfer:DataDir: {data.Root} is in use by another server or a restore; one server per data directory."]);
         var database = Database.For(options, data);
+        var inUse = data.TryLock(shared: !database.IsSqlite)
+            ?? throw new ConfigurationException([database.IsSqlite
+                ? $"SecureXfer:DataDir: {data.Root} is in use by another server or a restore; with SQLite, one server per data directory."
+                : $"SecureXfer:DataDir: {data.Root} is being restored, or a server on SQLite holds it."]);
         data.EnsureCreated(withDatabaseFile: database.IsSqlite);
-        var certificate = ServerCertificate.LoadOrCreate(options, data, Announcer.Line);
+        var certificate = data.WithSetupLockAsync(() => Task.FromResult(ServerCertificate.LoadOrCreate(options, data, Announcer.Line)), CancellationToken.None).GetAwaiter().GetResult();
         try
         {
             SchemaUpgrade.Run(data, database, Announcer.Line);
@@ -204,9 +206,15 @@ internal static class SecureXferHostExtensions
         // The exporter listens from the start, so /metrics counts everything since.
         app.Services.GetRequiredService<PrometheusExporter>();
         var accounts = app.Services.GetRequiredService<AccountService>();
-        await accounts.EnsureInitialAdminAsync(state.Data, Environment.GetEnvironmentVariable(AccountService.AdminPasswordVariable), Announcer.Line, CancellationToken.None);
         var reconciler = app.Services.GetRequiredService<StorageReconciler>();
-        await reconciler.RunAsync(CancellationToken.None);
+
+        // Instances starting together on one data directory do this one after the other.
+        await state.Data.WithSetupLockAsync(async () =>
+        {
+            app.Services.GetRequiredService<TokenService>();
+            await accounts.EnsureInitialAdminAsync(state.Data, Environment.GetEnvironmentVariable(AccountService.AdminPasswordVariable), Announcer.Line, CancellationToken.None);
+            return await reconciler.RunAsync(CancellationToken.None);
+        }, CancellationToken.None);
         app.Lifetime.ApplicationStopped.Register(reconciler.MarkStopped);
 
         await StartListeningAsync(app, state.Options);

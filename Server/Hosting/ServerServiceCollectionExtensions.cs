@@ -17,6 +17,9 @@ public static class ServerServiceCollectionExtensions
     {
         services.AddSingleton(data);
         services.AddSingleton(database);
+        services.AddSingleton<ServerInstance>();
+        services.AddSingleton<RunningMarkers>();
+        services.AddSingleton<ClusterLocks>();
         services.AddSingleton(TimeProvider.System);
         services.AddPooledDbContextFactory<SecureXferDbContext>(database.Configure);
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<SecureXferOptions>>().Value.BcryptCost));

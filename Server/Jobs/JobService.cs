@@ -28,6 +28,7 @@ public sealed partial class JobService(
     UploadService uploads,
     AuditLog audit,
     TimeProvider time,
+    Hosting.ServerInstance instance,
     ILogger<JobService> logger)
 {
     public const int MaxPerUser = 100;
@@ -35,7 +36,7 @@ public sealed partial class JobService(
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
 
     /// <summary>Names this process in the leases it takes.</summary>
-    public string Instance { get; } = Environment.MachineName + ":" + Environment.ProcessId + ":" + Guid.NewGuid().ToString("N")[..8];
+    public string Instance => instance.Id;
 
     public async Task<IReadOnlyList<JobResponse>> ListAsync(AuthenticatedUser caller, bool everyone, CancellationToken cancellationToken)
     {
@@ -166,20 +167,21 @@ public sealed partial class JobService(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var held = await db.Jobs.Where(j => j.LeaseUntil != null).Select(j => new { j.Id, j.LeaseOwner, j.LeaseUntil }).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var dead = held.Where(j => j.LeaseUntil < now || HolderIsGone(j.LeaseOwner)).Select(j => j.Id).ToList();
-        if (dead.Count > 0)
+        var dead = held.Where(j => j.LeaseUntil < now || HolderIsGone(j.LeaseOwner)).ToList();
+        foreach (var job in dead)
         {
-            await db.Jobs.Where(j => dead.Contains(j.Id))
+            // Only if the lease is still the one judged dead: another instance may have taken the job meanwhile.
+            await db.Jobs.Where(j => j.Id == job.Id && j.LeaseOwner == job.LeaseOwner && j.LeaseUntil == job.LeaseUntil)
                 .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, (long?)null).SetProperty(j => j.LeaseOwner, (string?)null), cancellationToken).ConfigureAwait(false);
         }
 
-        var stillHeld = held.Select(j => j.Id).Except(dead).ToList();
+        var stillHeld = held.Select(j => j.Id).Except(dead.Select(j => j.Id)).ToList();
         await db.JobRuns.Where(r => r.Status == "running" && !stillHeld.Contains(r.JobId))
             .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, "interrupted").SetProperty(r => r.EndedAt, now), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A lease owner "machine:pid:nonce" of this machine whose process is not running.</summary>
-    private static bool HolderIsGone(string? owner)
+    private bool HolderIsGone(string? owner)
     {
         var parts = owner?.Split(':') ?? [];
         if (parts.Length != 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid))
@@ -189,7 +191,8 @@ public sealed partial class JobService(
 
         if (pid == Environment.ProcessId)
         {
-            return true;
+            // This process has just started: an owner with its pid is an earlier process that had it.
+            return owner != Instance;
         }
 
         try

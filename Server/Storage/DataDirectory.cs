@@ -32,10 +32,13 @@ public sealed class DataDirectory
 
     public string InitialAdminPassword => Path.Combine(Root, "initial-admin-password");
 
-    /// <summary>Locked by the server running on this directory, and by a restore into it: never both, never two servers.</summary>
+    /// <summary>
+    /// Locked by the servers running on this directory and by a restore into it: never both. A
+    /// server on SQLite locks it alone; servers on a shared PostgreSQL database share it.
+    /// </summary>
     public string LockFile => Path.Combine(Root, "server.lock");
 
-    /// <summary>Present while a server runs on this directory; found at start-up, it means the last run did not stop cleanly.</summary>
+    /// <summary>The marker of versions that ran one server per directory; found at start-up, the last run did not stop cleanly. Servers now keep one each in <c>running/</c>.</summary>
     public string RunningMarker => Path.Combine(Root, "server.running");
 
     /// <summary>
@@ -74,22 +77,68 @@ public sealed class DataDirectory
     /// The directory to this process alone (a server, or a restore) until the returned handle is
     /// closed; null while another holds it. An advisory lock (flock), so it also ends with the process.
     /// </summary>
-    public FileStream? TryLockExclusive()
+    public FileStream? TryLockExclusive() => TryLock(shared: false);
+
+    /// <summary>The lock shared with other servers of one PostgreSQL database (still never with a restore); null while a restore or a SQLite server holds it.</summary>
+    public FileStream? TryLock(bool shared)
     {
-        try
+        if (!File.Exists(LockFile))
         {
-            return new FileStream(LockFile, new FileStreamOptions
+            using (new FileStream(LockFile, new FileStreamOptions
             {
                 Mode = FileMode.OpenOrCreate,
-                Access = FileAccess.ReadWrite,
-                // .NET takes FileShare.None as flock(LOCK_EX), on every file system.
-                Share = FileShare.None,
+                Access = FileAccess.Write,
+                Share = FileShare.ReadWrite,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
+            }))
+            {
+            }
+        }
+
+        try
+        {
+            // .NET takes FileShare.None as flock(LOCK_EX) and other sharing as LOCK_SH; a shared
+            // lock is taken on every file system only when the file is opened for reading alone.
+            return new FileStream(LockFile, FileMode.Open, shared ? FileAccess.Read : FileAccess.ReadWrite, shared ? FileShare.ReadWrite : FileShare.None);
         }
         catch (IOException) when (File.Exists(LockFile))
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="setup"/> while holding <c>DATA/setup.lock</c> exclusively: servers
+    /// starting together on one directory create the certificate, signing key and first admin
+    /// one after the other, so the second finds what the first made instead of making its own.
+    /// </summary>
+    public async Task<T> WithSetupLockAsync<T>(Func<Task<T>> setup, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Root, "setup.lock");
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            FileStream? held = null;
+            try
+            {
+                held = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.OpenOrCreate,
+                    Access = FileAccess.ReadWrite,
+                    Share = FileShare.None,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            using (held)
+            {
+                return await setup().ConfigureAwait(false);
+            }
         }
     }
 

@@ -19,6 +19,8 @@ public sealed partial class StorageReconciler(
     IDbContextFactory<SecureXferDbContext> dbFactory,
     DataDirectory data,
     UploadService uploads,
+    RunningMarkers markers,
+    Hosting.ServerInstance instance,
     ILogger<StorageReconciler> logger)
 {
     private const int SaveEvery = 500;
@@ -29,14 +31,13 @@ public sealed partial class StorageReconciler(
         ConfinedFs.EnsureSupported(data.Files);
         await uploads.ReconcileStagingAsync(cancellationToken).ConfigureAwait(false);
         ReconcileReport? report = null;
-        if (File.Exists(data.RunningMarker))
+        if (markers.ClaimAbandoned())
         {
             report = await ReconcileTreesAsync(cancellationToken).ConfigureAwait(false);
             LogReconciled(logger, report.Files, report.Rehashed, report.Dropped);
         }
 
-        await File.WriteAllTextAsync(data.RunningMarker, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
-        Durability.FlushDirectory(data.Root);
+        markers.Hold(instance.Id);
         return report;
     }
 
@@ -49,7 +50,11 @@ public sealed partial class StorageReconciler(
     {
         if (uploads.StopCommits(TimeSpan.FromSeconds(10)))
         {
-            File.Delete(data.RunningMarker);
+            markers.Release();
+        }
+        else
+        {
+            markers.Dispose();
         }
     }
 

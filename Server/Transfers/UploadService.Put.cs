@@ -192,7 +192,7 @@ public sealed partial class UploadService
             try
             {
                 await using var db = await dbFactory.CreateDbContextAsync().ConfigureAwait(false);
-                using (await LockUserAsync(group.Key, CancellationToken.None).ConfigureAwait(false))
+                await using (await LockUserAsync(group.Key, CancellationToken.None).ConfigureAwait(false))
                 {
                     await CommitUserPutsAsync(db, puts[0].User, puts).ConfigureAwait(false);
                 }

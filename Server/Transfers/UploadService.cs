@@ -30,6 +30,8 @@ public sealed partial class UploadService(
     Observability.ServerMetrics metrics,
     Diagnostics.CrashPoints crash,
     DiskSpace space,
+    ClusterLocks clusterLocks,
+    Persistence.Database database,
     ILogger<UploadService> logger)
 {
     /// <summary>Most chunks one upload may have; the server raises the chunk size to stay below it.</summary>
@@ -81,7 +83,7 @@ public sealed partial class UploadService(
             }
         }
 
-        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
+        await using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             var samePath = await db.UploadSessions.Where(s => s.OwnerId == user.Id && s.Path == path.Value).ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -117,7 +119,7 @@ public sealed partial class UploadService(
     /// <summary>Joins another connection to an upload in progress, for parallel sending.</summary>
     public async Task<(ActiveUpload Upload, UploadReadyResponse Ready)> AttachAsync(AuthenticatedUser user, string uploadId, CancellationToken cancellationToken)
     {
-        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
+        await using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
         {
             if (!_active.TryGetValue(uploadId ?? string.Empty, out var upload) || upload.OwnerId != user.Id || !upload.TryAttach())
             {
@@ -227,7 +229,7 @@ public sealed partial class UploadService(
 
         // Opens, attaches and other commits of this user wait until this one is done, so nothing
         // can write into the staged file between its verification and its rename.
-        using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
+        await using (await LockUserAsync(user.Id, cancellationToken).ConfigureAwait(false))
         {
             if (!_active.TryRemove(new KeyValuePair<string, ActiveUpload>(upload.Id, upload)))
             {
@@ -330,7 +332,7 @@ public sealed partial class UploadService(
             throw new SxpException(ErrorCode.UploadGone, "No such upload.");
         }
 
-        using (await LockUserAsync(owner.Value, cancellationToken).ConfigureAwait(false))
+        await using (await LockUserAsync(owner.Value, cancellationToken).ConfigureAwait(false))
         {
             await RetireAsync(uploadId, save: false).ConfigureAwait(false);
             await DiscardAsync(db, uploadId).ConfigureAwait(false);
@@ -349,7 +351,7 @@ public sealed partial class UploadService(
         var discarded = 0;
         foreach (var session in stale.Where(s => !_active.ContainsKey(s.Id)))
         {
-            using (await LockUserAsync(session.OwnerId, cancellationToken).ConfigureAwait(false))
+            await using (await LockUserAsync(session.OwnerId, cancellationToken).ConfigureAwait(false))
             {
                 // Looked at again under the owner's lock: an open may have taken it up meanwhile.
                 if (_active.ContainsKey(session.Id))
@@ -429,20 +431,24 @@ public sealed partial class UploadService(
     /// </summary>
     public async Task ReconcileStagingAsync(CancellationToken cancellationToken)
     {
+        // With SQLite this server is the only one, and nothing is under way yet. Instances sharing
+        // PostgreSQL may be writing now: only what has been still for an hour is taken as left over.
+        var grace = database.IsSqlite ? TimeSpan.Zero : TimeSpan.FromHours(1);
+        var cutoff = time.GetUtcNow() - grace;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var sessions = await db.UploadSessions.Select(s => s.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var known = sessions.ToHashSet(StringComparer.Ordinal);
+        var sessions = await db.UploadSessions.Select(s => new { s.Id, s.UpdatedAt }).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var known = sessions.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(data.Staging))
         {
-            if (!known.Contains(Path.GetFileNameWithoutExtension(file)))
+            if (!known.Contains(Path.GetFileNameWithoutExtension(file)) && File.GetLastWriteTimeUtc(file) <= cutoff.UtcDateTime)
             {
                 File.Delete(file);
             }
         }
 
-        foreach (var id in sessions.Where(id => !File.Exists(StagingPath(id))))
+        foreach (var session in sessions.Where(s => s.UpdatedAt <= cutoff.ToUnixTimeMilliseconds() && !File.Exists(StagingPath(s.Id))))
         {
-            await DiscardAsync(db, id).ConfigureAwait(false);
+            await DiscardAsync(db, session.Id).ConfigureAwait(false);
         }
     }
 
@@ -458,21 +464,51 @@ public sealed partial class UploadService(
     /// Opens, attaches, commits and aborts of one user run one at a time: quota reservations
     /// cannot race, and nothing writes into a staged file between its verification and its rename.
     /// </summary>
-    private async Task<IDisposable> LockUserAsync(long userId, CancellationToken cancellationToken)
+    private async Task<IAsyncDisposable> LockUserAsync(long userId, CancellationToken cancellationToken)
     {
         var gate = _userLocks.GetOrAdd(userId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new Release(gate);
+        try
+        {
+            // Instances sharing a PostgreSQL database take turns too.
+            var shared = await clusterLocks.AcquireAsync(ClusterLocks.Space.UserUploads, userId, cancellationToken).ConfigureAwait(false);
+            return new UserLock(gate, shared);
+        }
+        catch
+        {
+            gate.Release();
+            throw;
+        }
+    }
+
+    private sealed class UserLock(SemaphoreSlim gate, IAsyncDisposable? shared) : IAsyncDisposable
+    {
+        private int _done;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _done, 1) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                if (shared is not null)
+                {
+                    await shared.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
     }
 
     private sealed class Release(Action release) : IDisposable
     {
         private int _done;
-
-        public Release(SemaphoreSlim gate)
-            : this(() => gate.Release())
-        {
-        }
 
         public void Dispose()
         {

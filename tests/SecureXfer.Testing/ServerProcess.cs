@@ -32,6 +32,20 @@ public sealed partial class ServerProcess : IAsyncDisposable
         UsesPostgres = postgres ?? PostgresCluster.Selected;
     }
 
+    /// <summary>A second instance beside <paramref name="sibling"/>: the same data directory and the same PostgreSQL database, its own ports.</summary>
+    public ServerProcess(ServerProcess sibling)
+    {
+        if (sibling.PostgresConnectionString is null)
+        {
+            throw new InvalidOperationException("Instances share a data directory only on PostgreSQL; start the first one with postgres: true.");
+        }
+
+        DataDir = sibling.DataDir;
+        UsesPostgres = true;
+        PostgresConnectionString = sibling.PostgresConnectionString;
+        CaFile = sibling.CaFile;
+    }
+
     /// <summary>Whether this server keeps its records in PostgreSQL (else in SQLite in its data directory).</summary>
     public bool UsesPostgres { get; }
 
@@ -259,6 +273,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    /// <summary>The running markers in the data directory: one per server running, or left by one that did not stop cleanly.</summary>
+    public string[] RunningMarkers => Directory.Exists(Path.Combine(DataDir, "running")) ? Directory.GetFiles(Path.Combine(DataDir, "running")) : [];
 
     public string UserRoot(long userId) => Path.Combine(DataDir, "files", userId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 

@@ -161,7 +161,7 @@ public sealed class CrashTests : IAsyncLifetime
 
         // A clean stop leaves nothing to reconcile at the next start.
         await _server.TerminateAsync(TimeSpan.FromSeconds(30));
-        Assert.False(File.Exists(Path.Combine(_server.DataDir, "server.running")));
+        Assert.Empty(_server.RunningMarkers);
         var before = _server.Output.Split('\n').Length;
         await _server.StartAgainAsync();
         Assert.DoesNotContain("did not stop cleanly", string.Join('\n', _server.Output.Split('\n').Skip(before)), StringComparison.Ordinal);

@@ -130,11 +130,11 @@ public sealed partial class ConfigurationTests : IDisposable
     public async Task A_second_server_on_the_same_data_directory_is_refused_before_it_touches_anything()
     {
         await using var first = await ServerProcess.StartAsync();
-        var marker = await File.ReadAllTextAsync(Path.Combine(first.DataDir, "server.running"));
+        var marker = Assert.Single(first.RunningMarkers);
         var (code, stdout, stderr) = await StartAsync(["--data-dir", first.DataDir], []);
         Assert.True(code == 2, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Contains("is in use by another server or a restore", stderr, StringComparison.Ordinal);
-        Assert.Equal(marker, await File.ReadAllTextAsync(Path.Combine(first.DataDir, "server.running")));
+        Assert.Equal(marker, Assert.Single(first.RunningMarkers));
         Assert.NotNull(await first.LoginAsync());
     }
 

@@ -110,7 +110,7 @@ public sealed class GracefulShutdownTests
         // Nothing logged as an error, and the next start need not re-hash the trees.
         Assert.DoesNotContain("fail:", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("crit:", server.Output, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(server.DataDir, "server.running")));
+        Assert.Empty(server.RunningMarkers);
     }
 
     private static async Task<CliRunner> LoginAsync(ServerProcess server, TempDir home)
