@@ -12,6 +12,27 @@ public sealed class FtpsPeer : IAsyncLifetime
     public async Task InitializeAsync() => Server = await VsftpdServer.StartAsync(tls: true);
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
+
+    /// <summary>The body of <c>POST /api/v1/remotes</c> for this peer, its certificate pinned unless <paramref name="pinned"/> is false.</summary>
+    public Dictionary<string, object> RemoteBody(string name, bool pinned = true)
+    {
+        var body = new Dictionary<string, object>
+        {
+            ["name"] = name,
+            ["kind"] = "ftps",
+            ["host"] = "127.0.0.1",
+            ["port"] = Server.Port,
+            ["user"] = TestAccount.User,
+            ["password"] = TestAccount.Password,
+            ["tlsName"] = "localhost",
+        };
+        if (pinned)
+        {
+            body["tlsFingerprint"] = Shared.Security.CertificateFingerprint.Of(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Server.CertificatePath));
+        }
+
+        return body;
+    }
 }
 
 /// <summary><c>sxfer put|get|ls|sync</c> with ftps:// URLs on either side, against vsftpd and the SecureXfer server.</summary>

@@ -114,23 +114,47 @@ public sealed class TwoInstanceTests(FtpsPeer ftps) : IClassFixture<FtpsPeer>, I
     }
 
     [Fact]
+    public async Task The_same_upload_sent_through_both_instances_at_once_is_committed_once_and_whole()
+    {
+        var source = _work.Combine("twice.bin");
+        var sha = TestFiles.WriteRandom(source, 12L << 20);
+        await using var onA = await _a.ConnectAsync();
+        await using var onB = await _b.ConnectAsync();
+        var options = new TransferOptions { ChunkSize = 1 << 20 };
+        var results = await Task.WhenAll(
+            Attempt(() => onA.UploadAsync(source, "/twice.bin", options, null, CancellationToken.None)),
+            Attempt(() => onB.UploadAsync(source, "/twice.bin", options, null, CancellationToken.None)));
+
+        // At least one went through; a loser was told the upload was gone, never that it failed inside.
+        Assert.Contains(results, r => r.Result is not null);
+        Assert.All(results.Where(r => r.Error is not null), r => Assert.True(r.Error is Shared.Protocol.SxpException { Code: Shared.Protocol.ErrorCode.UploadGone }, r.Error!.ToString()));
+        Assert.All(results.Where(r => r.Result is not null), r => Assert.Equal(sha, r.Result!.Sha256));
+        Assert.Equal(1, _a.Scalar("SELECT count(*) FROM files WHERE path = '/twice.bin'"));
+        Assert.Equal(sha, _a.ScalarText("SELECT sha256 FROM files WHERE path = '/twice.bin'"));
+        Assert.Equal(0, _a.Scalar("SELECT count(*) FROM upload_sessions"));
+        Assert.Equal(sha, TestFiles.Sha256(Path.Combine(_a.UserRoot(1), "twice.bin")));
+
+        static async Task<(TransferResult? Result, Exception? Error)> Attempt(Func<Task<TransferResult>> upload)
+        {
+            try
+            {
+                return (await upload(), null);
+            }
+            catch (Exception ex) when (ex is Shared.Protocol.SxpException or IOException)
+            {
+                return (null, ex);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_job_due_on_both_instances_runs_once()
     {
         using var admin = new RestClient(_a, await _a.LoginAsync());
         var folder = await TestAccount.NewDirectoryAsync();
         Directory.CreateDirectory(Path.Combine(TestAccount.Home, folder, "in"));
         await File.WriteAllTextAsync(Path.Combine(TestAccount.Home, folder, "in", "a.txt"), "pulled once\n");
-        var remote = (await RestClient.ExpectAsync(await admin.PostAsync("/api/v1/remotes", new
-        {
-            name = "ftps-two",
-            kind = "ftps",
-            host = "127.0.0.1",
-            port = ftps.Server.Port,
-            user = TestAccount.User,
-            password = TestAccount.Password,
-            tlsName = "localhost",
-            tlsFingerprint = Shared.Security.CertificateFingerprint.Of(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(ftps.Server.CertificatePath)),
-        }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
+        var remote = (await RestClient.ExpectAsync(await admin.PostAsync("/api/v1/remotes", ftps.RemoteBody("ftps-two")), HttpStatusCode.Created)).GetProperty("id").GetString()!;
         var job = (await RestClient.ExpectAsync(await admin.PostAsync("/api/v1/jobs", new
         {
             name = "pull-two",

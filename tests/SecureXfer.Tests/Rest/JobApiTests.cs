@@ -31,17 +31,7 @@ public sealed class JobApiTests(LoopbackRemotesServer fixture, SshPeer ssh, Ftps
         }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
 
     private async Task<string> FtpsRemoteAsync(RestClient client) =>
-        (await RestClient.ExpectAsync(await client.PostAsync("/api/v1/remotes", new
-        {
-            name = "ftps-" + Guid.NewGuid().ToString("N")[..6],
-            kind = "ftps",
-            host = "127.0.0.1",
-            port = ftps.Server.Port,
-            user = TestAccount.User,
-            password = TestAccount.Password,
-            tlsName = "localhost",
-            tlsFingerprint = Shared.Security.CertificateFingerprint.Of(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(ftps.Server.CertificatePath)),
-        }), HttpStatusCode.Created)).GetProperty("id").GetString()!;
+        (await RestClient.ExpectAsync(await client.PostAsync("/api/v1/remotes", ftps.RemoteBody("ftps-" + Guid.NewGuid().ToString("N")[..6])), HttpStatusCode.Created)).GetProperty("id").GetString()!;
 
     private static async Task<JsonElement> WaitForRunsAsync(RestClient client, string jobId, int count, TimeSpan timeout)
     {

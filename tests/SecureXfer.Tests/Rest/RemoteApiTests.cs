@@ -88,16 +88,7 @@ public sealed class RemoteApiTests(LoopbackRemotesServer fixture, SshPeer ssh, F
     public async Task An_ftps_remote_reports_its_certificate_and_logs_in_once_pinned()
     {
         using var admin = new RestClient(Server, await Server.LoginAsync());
-        var body = new
-        {
-            name = "ftps-" + Guid.NewGuid().ToString("N")[..6],
-            kind = "ftps",
-            host = "127.0.0.1",
-            port = ftps.Server.Port,
-            user = TestAccount.User,
-            password = TestAccount.Password,
-            tlsName = "localhost",
-        };
+        var body = ftps.RemoteBody("ftps-" + Guid.NewGuid().ToString("N")[..6], pinned: false);
         var id = (await RestClient.ExpectAsync(await admin.PostAsync("/api/v1/remotes", body), HttpStatusCode.Created)).GetProperty("id").GetString()!;
         var untrusted = await RestClient.ExpectAsync(await admin.PostAsync($"/api/v1/remotes/{id}/test", null), HttpStatusCode.OK);
         Assert.False(untrusted.GetProperty("ok").GetBoolean());
