@@ -9,11 +9,22 @@ public static partial class SchemaMigrator
     // pg_advisory_lock key: instances starting together migrate one after the other.
     private const long MigrationLock = 0x5358_4D49_4752;
 
-    /// <summary>Applies every step newer than the database's version, on either provider. Returns the version reached.</summary>
-    public static int Migrate(Database database)
+    /// <summary>
+    /// Applies every step newer than the database's version, on either provider. Returns the
+    /// version reached. <paramref name="beforeUpgrade"/> runs first when an existing schema is to
+    /// be upgraded (not for a new database), given its version; on PostgreSQL it runs inside the
+    /// migration lock, so of instances starting together only the one that upgrades calls it.
+    /// </summary>
+    public static int Migrate(Database database, Action<int>? beforeUpgrade = null)
     {
         if (database.IsSqlite)
         {
+            var before = CurrentVersion(database);
+            if (before > 0 && before < LatestVersion)
+            {
+                beforeUpgrade?.Invoke(before);
+            }
+
             return Migrate(database.ConnectionString);
         }
 
@@ -27,6 +38,11 @@ public static partial class SchemaMigrator
             if (current > LatestVersion)
             {
                 throw new InvalidOperationException($"The database is at schema version {current}, newer than this server knows ({LatestVersion}). Upgrade the server.");
+            }
+
+            if (current > 0 && current < LatestVersion)
+            {
+                beforeUpgrade?.Invoke(current);
             }
 
             foreach (var migration in Migrations.Where(m => m.Version > current))

@@ -14,9 +14,8 @@ public static class SchemaUpgrade
     /// <summary>Brings the database to the newest schema; returns the copy taken first, if any.</summary>
     public static string? Run(DataDirectory data, Database database, Action<string> announce)
     {
-        var current = SchemaMigrator.CurrentVersion(database);
         string? copy = null;
-        if (current > 0 && current < SchemaMigrator.LatestVersion)
+        SchemaMigrator.Migrate(database, current =>
         {
             Directory.CreateDirectory(data.Backups, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
@@ -32,9 +31,7 @@ public static class SchemaUpgrade
             }
 
             announce($"Upgrading the database from schema {current} to {SchemaMigrator.LatestVersion}; the database as it was is in {copy}.");
-        }
-
-        SchemaMigrator.Migrate(database);
+        });
         return copy;
     }
 }

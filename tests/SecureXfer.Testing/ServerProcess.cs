@@ -26,10 +26,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private Process? _process;
 
     /// <param name="postgres">Keep the records in a database of the shared PostgreSQL test cluster; by default when the suite runs against PostgreSQL.</param>
-    public ServerProcess(bool? postgres = null)
+    /// <param name="postgresConnectionString">An existing database to use instead of a new one.</param>
+    public ServerProcess(bool? postgres = null, string? postgresConnectionString = null)
     {
         DataDir = _home.Combine("data");
         UsesPostgres = postgres ?? PostgresCluster.Selected;
+        PostgresConnectionString = postgresConnectionString;
     }
 
     /// <summary>A second instance beside <paramref name="sibling"/>: the same data directory and the same PostgreSQL database, its own ports.</summary>

@@ -53,6 +53,43 @@ public sealed class PostgresTests : IDisposable
     }
 
     [Fact]
+    public async Task An_older_postgres_schema_is_dumped_with_pg_dump_then_upgraded_keeping_its_accounts()
+    {
+        // A database left at schema 3 by an older server, with one account.
+        var cluster = await PostgresCluster.SharedAsync();
+        var connectionString = await cluster.CreateDatabaseAsync();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            var hash = new SecureXfer.Server.Accounts.PasswordHasher(4).Hash("older-schema-password");
+            command.CommandText = string.Join(";\n", SchemaMigrator.Migrations.Take(3).Select(m => m.PostgresSql))
+                + ";\nCREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (3);"
+                + $"\nINSERT INTO users (username, password_hash, role, security_stamp, created_at, updated_at) VALUES ('Olda', '{hash}', 'admin', 'stamp', 1, 1);";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        // Two instances start on it at once: one upgrades, after one dump.
+        await using var first = new ServerProcess(postgres: true, postgresConnectionString: connectionString);
+        await using var second = new ServerProcess(postgres: true, postgresConnectionString: connectionString);
+        await Task.WhenAll(first.StartAgainAsync(), second.StartAgainAsync());
+        var upgraded = new[] { first, second }.Where(s => s.Output.Contains("Upgrading the database from schema 3", StringComparison.Ordinal)).ToList();
+        var dumps = new[] { first, second }.SelectMany(s => Directory.Exists(Path.Combine(s.DataDir, "backups")) ? Directory.GetFiles(Path.Combine(s.DataDir, "backups")) : []).ToList();
+        Assert.Single(upgraded);
+        var dump = Assert.Single(dumps);
+        Assert.EndsWith(".sql", dump, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(dump));
+        var text = await File.ReadAllTextAsync(dump);
+        Assert.Contains("CREATE TABLE public.users", text, StringComparison.Ordinal);
+        Assert.Contains("Olda", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("audit_log", text, StringComparison.Ordinal);
+
+        Assert.Equal(SchemaMigrator.LatestVersion, SchemaMigrator.CurrentVersion(Database.Postgres(connectionString)));
+        Assert.NotNull(await first.LoginAsync("olda", "older-schema-password"));
+        Assert.NotNull(await second.LoginAsync("OLDA", "older-schema-password"));
+    }
+
+    [Fact]
     public async Task A_server_on_postgres_keeps_accounts_and_files_there_with_the_same_rules()
     {
         await using var server = new ServerProcess(postgres: true);
