@@ -40,11 +40,10 @@ run_tests() {
   local args=(tests/SecureXfer.Tests/SecureXfer.Tests.csproj -c Release --no-build -nologo
     --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" --results-directory "$results")
   [ -n "$filter" ] && args+=(--filter "$filter")
-  set +e
-  dotnet test "${args[@]}" 2>&1 \
-    | tee "$results/console.log" | grep -E '^\s*(Failed|Passed|Skipped) |Error Message|Total tests|Passed!|Failed!' | grep -vE '^\s*Passed ' || true
-  local status=${PIPESTATUS[0]}
-  set -e
+  # The run's own exit status, not the filter's: output goes to a log, shown filtered afterwards.
+  local status=0
+  dotnet test "${args[@]}" > "$results/console.log" 2>&1 || status=$?
+  grep -E '^\s*(Failed|Skipped) |Error Message|Total tests|Passed!|Failed!' "$results/console.log" || true
   local trx="$results/results.trx"
   if [ ! -f "$trx" ]; then
     tail -50 "$results/console.log"
@@ -56,9 +55,11 @@ run_tests() {
   get() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
   local p f t e
   p=$(get passed); f=$(get failed); t=$(get total); e=$(get executed)
-  if [ "$f" -ne 0 ] || [ "$status" -ne 0 ]; then
-    grep -E '^\s*Failed ' "$results/console.log" || true
-    [ "$f" -ne 0 ] || broken=1
+  [ "$t" -gt 0 ] || { echo "$name: no tests ran"; broken=1; }
+  # A non-zero exit without a failed test is a crash or an abort: it fails the run too.
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+    tail -30 "$results/console.log"
+    broken=1
   fi
   echo "$name: ${p} passed, ${f} failed, $(( t - e )) skipped"
   passed=$(( passed + p )); failed=$(( failed + f )); skipped=$(( skipped + t - e ))

@@ -32,8 +32,7 @@ public sealed partial class AccountService(
         if (UsernameRules.Problem(username) is null)
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            var key = username!.ToLowerInvariant();
-            user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username.ToLower() == key, cancellationToken).ConfigureAwait(false);
+            user = await db.Users.AsNoTracking().SingleOrDefaultAsync(SameUsername(db, username!), cancellationToken).ConfigureAwait(false);
         }
 
         if (user is null)
@@ -55,10 +54,22 @@ public sealed partial class AccountService(
         }
 
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        return await db.Users.AnyAsync(SameUsername(db, username!), cancellationToken).ConfigureAwait(false);
+    }
 
-        // Usernames are ASCII and unique whatever their case (NOCASE in SQLite, an index on lower() in PostgreSQL).
-        var key = username!.ToLowerInvariant();
-        return await db.Users.AnyAsync(u => u.Username.ToLower() == key, cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Usernames are ASCII and unique whatever their case: SQLite's column compares NOCASE (and its
+    /// index serves that), PostgreSQL's unique index is on lower(username), which this matches.
+    /// </summary>
+    private static System.Linq.Expressions.Expression<Func<UserAccount, bool>> SameUsername(SecureXferDbContext db, string username)
+    {
+        if (db.Database.IsSqlite())
+        {
+            return u => u.Username == username;
+        }
+
+        var key = username.ToLowerInvariant();
+        return u => u.Username.ToLower() == key;
     }
 
     /// <summary>A password login: the account when the credentials are good (counted and logged either way), else null.</summary>

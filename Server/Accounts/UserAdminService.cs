@@ -48,9 +48,10 @@ public sealed partial class UserAdminService(
         {
             // A plain substring match on username or display name; the pattern's own wildcards are escaped.
             var pattern = "%" + search.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
-            // Case-insensitive on both providers (SQLite's LIKE already folds ASCII case).
-            var lowered = pattern.ToLowerInvariant();
-            query = query.Where(u => EF.Functions.Like(u.Username.ToLower(), lowered, "\\") || (u.DisplayName != null && EF.Functions.Like(u.DisplayName.ToLower(), lowered, "\\")));
+            // Case-insensitive on both providers: SQLite's LIKE folds ASCII case, PostgreSQL has ILIKE.
+            query = db.Database.IsSqlite()
+                ? query.Where(u => EF.Functions.Like(u.Username, pattern, "\\") || (u.DisplayName != null && EF.Functions.Like(u.DisplayName, pattern, "\\")))
+                : query.Where(u => EF.Functions.ILike(u.Username, pattern, "\\") || (u.DisplayName != null && EF.Functions.ILike(u.DisplayName, pattern, "\\")));
         }
 
         if (!string.IsNullOrEmpty(role))

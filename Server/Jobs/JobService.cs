@@ -29,6 +29,7 @@ public sealed partial class JobService(
     AuditLog audit,
     TimeProvider time,
     Hosting.ServerInstance instance,
+    Storage.RunningMarkers markers,
     ILogger<JobService> logger)
 {
     public const int MaxPerUser = 100;
@@ -175,36 +176,17 @@ public sealed partial class JobService(
                 .ExecuteUpdateAsync(u => u.SetProperty(j => j.LeaseUntil, (long?)null).SetProperty(j => j.LeaseOwner, (string?)null), cancellationToken).ConfigureAwait(false);
         }
 
-        var stillHeld = held.Select(j => j.Id).Except(dead.Select(j => j.Id)).ToList();
-        await db.JobRuns.Where(r => r.Status == "running" && !stillHeld.Contains(r.JobId))
+        // Judged in the statement itself: a run another instance starts meanwhile holds a lease and is left alone.
+        await db.JobRuns.Where(r => r.Status == "running" && r.StartedAt < now && !db.Jobs.Any(j => j.Id == r.JobId && j.LeaseUntil != null && j.LeaseUntil >= now))
             .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, "interrupted").SetProperty(r => r.EndedAt, now), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A lease owner "machine:pid:nonce" of this machine whose process is not running.</summary>
-    private bool HolderIsGone(string? owner)
-    {
-        var parts = owner?.Split(':') ?? [];
-        if (parts.Length != 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid))
-        {
-            return false;
-        }
-
-        if (pid == Environment.ProcessId)
-        {
-            // This process has just started: an owner with its pid is an earlier process that had it.
-            return owner != Instance;
-        }
-
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true;
-        }
-    }
+    /// <summary>
+    /// A lease owner (an instance id) whose server is not running: its marker in the shared data
+    /// directory is gone or no longer locked. Process ids are not consulted: containers on one
+    /// host can share a name and a pid.
+    /// </summary>
+    private bool HolderIsGone(string? owner) => owner is not null && owner != "manual" && !markers.IsRunning(owner);
 
     /// <summary>Jobs due now whose lease is free; each is taken (leased) before it is returned.</summary>
     public async Task<IReadOnlyList<(JobRecord Job, string Trigger)>> TakeDueAsync(int max, CancellationToken cancellationToken)

@@ -9,6 +9,14 @@ namespace SecureXfer.Server.Persistence;
 /// </summary>
 public sealed class ClusterLocks(Database database)
 {
+    // A pool of their own: lock holders then never take the connections the work under the lock needs.
+    private readonly string _lockConnectionString = database.IsSqlite ? string.Empty : new NpgsqlConnectionStringBuilder(database.ConnectionString)
+    {
+        ApplicationName = "securexfer-locks",
+        MaxPoolSize = 1000,
+        KeepAlive = 30,
+    }.ToString();
+
     /// <summary>The kinds of lock, so keys of different kinds never meet.</summary>
     public enum Space
     {
@@ -24,11 +32,12 @@ public sealed class ClusterLocks(Database database)
             return null;
         }
 
-        var connection = new NpgsqlConnection(database.ConnectionString);
+        var connection = new NpgsqlConnection(_lockConnectionString);
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = new NpgsqlCommand("SELECT pg_advisory_lock(@space, @key)", connection);
+            // Waiting is the point: no command timeout (the caller's token ends a wait).
+            await using var command = new NpgsqlCommand("SELECT pg_advisory_lock(@space, @key)", connection) { CommandTimeout = 0 };
             command.Parameters.AddWithValue("space", (int)space);
             command.Parameters.AddWithValue("key", unchecked((int)key));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -28,7 +28,8 @@ public static partial class SchemaMigrator
             return Migrate(database.ConnectionString);
         }
 
-        using var connection = new NpgsqlConnection(database.ConnectionString);
+        // No command timeout here: an instance waits for another's upgrade (and its dump), however long.
+        using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { CommandTimeout = 0, Pooling = false }.ToString());
         connection.Open();
         Execute(connection, $"SELECT pg_advisory_lock({MigrationLock})");
         try

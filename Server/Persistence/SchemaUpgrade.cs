@@ -56,7 +56,7 @@ public static class PostgresDump
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--no-owner", "--file", destination, "--host", settings.Host ?? "localhost", "--port", settings.Port.ToString(CultureInfo.InvariantCulture), "--username", settings.Username ?? string.Empty, settings.Database ?? string.Empty })
+        foreach (var arg in new[] { "--no-owner", "--no-password", "--file", destination, "--host", settings.Host ?? "localhost", "--port", settings.Port.ToString(CultureInfo.InvariantCulture), "--username", settings.Username ?? string.Empty, settings.Database ?? string.Empty })
         {
             start.ArgumentList.Add(arg);
         }
@@ -65,6 +65,21 @@ public static class PostgresDump
         if (!string.IsNullOrEmpty(settings.Password))
         {
             start.Environment["PGPASSWORD"] = settings.Password;
+        }
+
+        // The dump connects as securely as the server does.
+        start.Environment["PGSSLMODE"] = settings.SslMode switch
+        {
+            Npgsql.SslMode.Disable => "disable",
+            Npgsql.SslMode.Allow => "allow",
+            Npgsql.SslMode.Require => "require",
+            Npgsql.SslMode.VerifyCA => "verify-ca",
+            Npgsql.SslMode.VerifyFull => "verify-full",
+            _ => "prefer",
+        };
+        if (!string.IsNullOrEmpty(settings.RootCertificate))
+        {
+            start.Environment["PGSSLROOTCERT"] = settings.RootCertificate;
         }
 
         System.Diagnostics.Process process;
@@ -84,6 +99,7 @@ public static class PostgresDump
             process.WaitForExit();
             if (process.ExitCode != 0)
             {
+                File.Delete(destination);
                 throw new InvalidOperationException($"pg_dump could not copy the database before its upgrade: {errors.Trim()}");
             }
         }

@@ -82,21 +82,21 @@ public sealed class DataDirectory
     /// <summary>The lock shared with other servers of one PostgreSQL database (still never with a restore); null while a restore or a SQLite server holds it.</summary>
     public FileStream? TryLock(bool shared)
     {
-        if (!File.Exists(LockFile))
-        {
-            using (new FileStream(LockFile, new FileStreamOptions
-            {
-                Mode = FileMode.OpenOrCreate,
-                Access = FileAccess.Write,
-                Share = FileShare.ReadWrite,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
-            {
-            }
-        }
-
         try
         {
+            if (!File.Exists(LockFile))
+            {
+                using (new FileStream(LockFile, new FileStreamOptions
+                {
+                    Mode = FileMode.OpenOrCreate,
+                    Access = FileAccess.Write,
+                    Share = FileShare.ReadWrite,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                }))
+                {
+                }
+            }
+
             // .NET takes FileShare.None as flock(LOCK_EX) and other sharing as LOCK_SH; a shared
             // lock is taken on every file system only when the file is opened for reading alone.
             return new FileStream(LockFile, FileMode.Open, shared ? FileAccess.Read : FileAccess.ReadWrite, shared ? FileShare.ReadWrite : FileShare.None);
@@ -114,8 +114,8 @@ public sealed class DataDirectory
     /// </summary>
     public async Task<T> WithSetupLockAsync<T>(Func<Task<T>> setup, CancellationToken cancellationToken)
     {
+        // No deadline: the other may be re-hashing every tree after a crash, which takes as long as it takes.
         var path = Path.Combine(Root, "setup.lock");
-        var deadline = DateTime.UtcNow.AddMinutes(2);
         while (true)
         {
             FileStream? held = null;
@@ -129,7 +129,7 @@ public sealed class DataDirectory
                     UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
                 });
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException)
             {
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
                 continue;

@@ -32,6 +32,19 @@ public sealed class RunningMarkers(DataDirectory data) : IDisposable
             return abandoned;
         }
 
+        // A ".new" marker that can be locked is one whose server died before renaming it in.
+        foreach (var unfinished in Directory.EnumerateFiles(Folder, "*.new"))
+        {
+            try
+            {
+                using var claim = new FileStream(unfinished, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                File.Delete(unfinished);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
         foreach (var marker in Directory.EnumerateFiles(Folder, "*.marker"))
         {
             try
@@ -50,12 +63,36 @@ public sealed class RunningMarkers(DataDirectory data) : IDisposable
         return abandoned;
     }
 
+    /// <summary>Whether the server <paramref name="instance"/> is running: its marker is there and locked by its process.</summary>
+    public bool IsRunning(string instance)
+    {
+        var marker = MarkerPath(instance);
+        if (!File.Exists(marker))
+        {
+            return false;
+        }
+
+        try
+        {
+            // A shared lock is refused while the owner holds its exclusive one (even to this process, through another open).
+            using var probe = new FileStream(marker, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Creates and holds this server's marker. It appears already locked (made aside, locked, renamed in).</summary>
     public void Hold(string instance)
     {
         Directory.CreateDirectory(Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var name = string.Concat(instance.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '-'));
-        var temporary = Path.Combine(Folder, name + ".new");
+        var temporary = Path.ChangeExtension(MarkerPath(instance), ".new");
         _own = new FileStream(temporary, new FileStreamOptions
         {
             Mode = FileMode.Create,
@@ -65,10 +102,13 @@ public sealed class RunningMarkers(DataDirectory data) : IDisposable
         });
         _own.Write(System.Text.Encoding.UTF8.GetBytes(instance + "\n"));
         _own.Flush(flushToDisk: true);
-        _ownPath = Path.Combine(Folder, name + ".marker");
+        _ownPath = MarkerPath(instance);
         File.Move(temporary, _ownPath);
         Durability.FlushDirectory(Folder);
     }
+
+    private string MarkerPath(string instance) =>
+        Path.Combine(Folder, string.Concat(instance.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' ? c : '-')) + ".marker");
 
     /// <summary>A clean stop: this server's marker goes.</summary>
     public void Release()

@@ -21,6 +21,7 @@ public sealed partial class StorageReconciler(
     UploadService uploads,
     RunningMarkers markers,
     Hosting.ServerInstance instance,
+    ClusterLocks clusterLocks,
     ILogger<StorageReconciler> logger)
 {
     private const int SaveEvery = 500;
@@ -68,7 +69,24 @@ public sealed partial class StorageReconciler(
             var root = Path.Combine(data.Files, userId.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (Directory.Exists(root))
             {
-                total += await ReconcileUserAsync(userId, root, cancellationToken).ConfigureAwait(false);
+                // Other instances may be committing for this user: their commits take the same lock. A
+                // record changed by a move or delete meanwhile fails this user's pass, not the start.
+                var held = await clusterLocks.AcquireAsync(ClusterLocks.Space.UserUploads, userId, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    total += await ReconcileUserAsync(userId, root, cancellationToken).ConfigureAwait(false);
+                }
+                catch (DbUpdateException ex)
+                {
+                    LogUserSkipped(logger, userId, ex.Message);
+                }
+                finally
+                {
+                    if (held is not null)
+                    {
+                        await held.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
             }
             else
             {
@@ -156,6 +174,9 @@ public sealed partial class StorageReconciler(
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "The previous run did not stop cleanly; storage reconciled: {Files} files checked, {Rehashed} hashed again, {Dropped} records of missing files dropped")]
     private static partial void LogReconciled(ILogger logger, int files, int rehashed, int dropped);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Reconciling the files of user {UserId} met a change made meanwhile by another instance ({Reason}); its records are left as they are")]
+    private static partial void LogUserSkipped(ILogger logger, long userId, string reason);
 }
 
 /// <summary>What a reconciliation pass found: files on disk, files hashed again, and records dropped because their file was gone.</summary>

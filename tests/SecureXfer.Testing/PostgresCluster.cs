@@ -63,7 +63,8 @@ public sealed class PostgresCluster
 
     private static async Task<PostgresCluster> StartAsync()
     {
-        var bin = Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin")).Where(b => File.Exists(Path.Combine(b, "initdb"))).Order().LastOrDefault()
+        var versions = Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql") : [];
+        var bin = versions.Select(v => Path.Combine(v, "bin")).Where(b => File.Exists(Path.Combine(b, "initdb"))).Order().LastOrDefault()
             ?? throw new InvalidOperationException("PostgreSQL is not installed (./test.sh installs Debian's postgresql).");
         var root = Path.Combine(Path.GetTempPath(), $"sx-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(root);
@@ -75,9 +76,22 @@ public sealed class PostgresCluster
 
         await AsPostgresAsync(Path.Combine(bin, "initdb"), "-D", Path.Combine(root, "data"), "-U", Superuser, "--auth=scram-sha-256", "--pwfile", passwordFile, "-E", "UTF8", "--locale=C.UTF-8");
         File.Delete(passwordFile);
-        var port = FreePort();
-        var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400";
-        await AsPostgresAsync(Path.Combine(bin, "pg_ctl"), "-D", Path.Combine(root, "data"), "-o", options, "-l", Path.Combine(root, "log"), "-w", "start");
+
+        // A free port can be taken between finding it and binding it: try a few.
+        var port = 0;
+        for (var attempt = 1; ; attempt++)
+        {
+            port = FreePort();
+            var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400";
+            try
+            {
+                await AsPostgresAsync(Path.Combine(bin, "pg_ctl"), "-D", Path.Combine(root, "data"), "-o", options, "-l", Path.Combine(root, "log"), "-w", "start");
+                break;
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+            }
+        }
 
         var cluster = new PostgresCluster(bin, root, port, password);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.Stop();

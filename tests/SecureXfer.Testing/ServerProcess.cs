@@ -92,11 +92,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
-    /// <summary>
-    /// Starts the server on the same data directory (after <see cref="Kill"/>), on new free ports,
-    /// or on the ports it had with <paramref name="samePorts"/> (so clients that saved them find it again).
-    /// </summary>
-    public async Task StartAgainAsync(IDictionary<string, string>? environment = null, bool samePorts = false)
+    /// <summary>Starts the server on the same data directory (after <see cref="Kill"/>), on new free ports.</summary>
+    public async Task StartAgainAsync(IDictionary<string, string>? environment = null)
     {
         if (UsesPostgres && PostgresConnectionString is null)
         {
@@ -110,9 +107,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = _home.Path,
         };
-        var https = samePorts ? HttpsPort.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0";
-        var sxp = samePorts ? SxpPort.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0";
-        foreach (var arg in new[] { Repo.ApiDll, "--data-dir", DataDir, "--https-port", https, "--sxp-port", sxp })
+        foreach (var arg in new[] { Repo.ApiDll, "--data-dir", DataDir, "--https-port", "0", "--sxp-port", "0" })
         {
             info.ArgumentList.Add(arg);
         }

@@ -39,7 +39,9 @@ public sealed class GracefulShutdownTests
         var held = server.Scalar("SELECT count(*) FROM upload_chunks");
         Assert.True(held is > 0 and < 64, $"{held} chunks held");
 
-        await server.StartAgainAsync(Settings, samePorts: true);
+        // New ports (the old ones may be taken meanwhile by other tests' servers): log in to the restarted server.
+        await server.StartAgainAsync(Settings);
+        await LoginAsync(server, home);
         var again = await cli.RunAsync("put", source, "/big.bin", "--chunk-size", "1M", "--json");
         Assert.True(again.ExitCode == 0, again.ToString());
         var file = Assert.Single(again.Json().GetProperty("files").EnumerateArray());
@@ -66,7 +68,8 @@ public sealed class GracefulShutdownTests
         }
 
         Assert.False(File.Exists(target));
-        await server.StartAgainAsync(Settings, samePorts: true);
+        await server.StartAgainAsync(Settings);
+        await LoginAsync(server, home);
         var again = await cli.RunAsync("get", "/big.bin", target, "--json");
         Assert.True(again.ExitCode == 0, again.ToString());
         var file = Assert.Single(again.Json().GetProperty("files").EnumerateArray());

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Net;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using SecureXfer.Server.Persistence;
 using SecureXfer.Shared.Protocol.Client;
@@ -36,6 +37,26 @@ public sealed class PostgresTests : IDisposable
         var expected = SqliteColumns(sqlite);
         var actual = await PostgresColumnsAsync(postgres);
         Assert.Equal(string.Join('\n', expected), string.Join('\n', actual));
+
+        // Every mapped property has the PostgreSQL type its .NET type needs (a long in an INTEGER would overflow).
+        var builder = new DbContextOptionsBuilder<SecureXferDbContext>();
+        postgres.Configure(builder);
+        await using var context = new SecureXferDbContext(builder.Options);
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        var types = Read(connection, "SELECT table_name || '.' || column_name || '=' || data_type FROM information_schema.columns WHERE table_schema = 'public'")
+            .Select(t => t.Split('=')).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        foreach (var entity in context.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                var column = $"{entity.GetTableName()}.{property.GetColumnName()}";
+                var clr = Nullable.GetUnderlyingType(property.ClrType) ?? property.ClrType;
+                var wanted = clr == typeof(long) ? "bigint" : clr == typeof(int) ? "integer" : clr == typeof(bool) ? "boolean" : "text";
+                Assert.True(types.TryGetValue(column, out var type), $"no column {column}");
+                Assert.True(type == wanted, $"{column} is {type}, {clr.Name} needs {wanted}");
+            }
+        }
     }
 
     [Fact]
@@ -160,14 +181,15 @@ public sealed class PostgresTests : IDisposable
         using var connection = new SqliteConnection(connectionString);
         connection.Open();
         var tables = Read(connection, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
-        return [.. tables.SelectMany(t => Read(connection, $"SELECT name FROM pragma_table_info('{t}') ORDER BY name").Select(c => $"{t}.{c}")).Order(StringComparer.Ordinal)];
+        // Each column with the kind of value it holds: whole numbers (booleans included) or text.
+        return [.. tables.SelectMany(t => Read(connection, $"SELECT name || ':' || CASE WHEN upper(type) = 'TEXT' THEN 'text' ELSE 'number' END FROM pragma_table_info('{t}')").Select(c => $"{t}.{c}")).Order(StringComparer.Ordinal)];
     }
 
     private static async Task<List<string>> PostgresColumnsAsync(Database database)
     {
         await using var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
-        var columns = Read(connection, "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_version'");
+        var columns = Read(connection, "SELECT table_name || '.' || column_name || ':' || CASE WHEN data_type = 'text' THEN 'text' ELSE 'number' END FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_version'");
         return [.. columns.Order(StringComparer.Ordinal)];
     }
 
